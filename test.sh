@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# One command: build the environment from the lock file, then run lint and every test.
+set -euo pipefail
+cd "$(dirname "$0")"
+scripts/bootstrap.sh
+.venv/bin/ruff check .
+exec .venv/bin/python -m pytest "$@"
