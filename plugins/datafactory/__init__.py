@@ -1,0 +1,1 @@
+"""datafactory: declarative specs in, quality-checked and reviewed data products out."""

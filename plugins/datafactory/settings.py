@@ -1,0 +1,67 @@
+"""One settings object. Environment variables select embedded default vs production."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Settings:
+    repo: Path
+    home: Path  # runtime state: zones, ledgers, embedded databases
+    exchange_url: str  # front-end exchange database (SQLAlchemy URL)
+    state_url: str  # watermarks and pull ledger (SQLAlchemy URL)
+    mlflow_tracking_uri: str
+    mlflow_artifact_root: str
+    store_url: str  # product store: a local directory or s3://bucket/prefix
+    s3_endpoint_url: str | None
+    seed: int
+    enterprises: int
+    first_logical_date: str
+    auto_approve: bool
+
+    def zone(self, name: str) -> Path:
+        return self.home / name
+
+    def pseudonym_key(self) -> bytes:
+        """HMAC key for pseudonyms: from the environment in production, else a per-install key
+        generated once under var/ (never from the repository)."""
+        env = os.environ.get("DATAFACTORY_PSEUDONYM_KEY")
+        if env:
+            return env.encode()
+        key_file = self.home / "secrets" / "pseudonym.key"
+        if not key_file.exists():
+            key_file.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32))
+        return key_file.read_text().strip().encode()
+
+
+def _flag(name: str, default: bool) -> bool:
+    return os.environ.get(name, str(default)).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def load_settings() -> Settings:
+    env = os.environ.get
+    repo = Path(env("DATAFACTORY_REPO", str(REPO_ROOT)))
+    home = Path(env("DATAFACTORY_HOME", str(repo / "var"))).resolve()
+    return Settings(
+        repo=repo,
+        home=home,
+        exchange_url=env("DATAFACTORY_EXCHANGE_URL", f"sqlite:///{home}/upstream/exchange.db"),
+        state_url=env("DATAFACTORY_STATE_URL", f"sqlite:///{home}/state.db"),
+        mlflow_tracking_uri=env("MLFLOW_TRACKING_URI", f"sqlite:///{home}/mlflow.db"),
+        mlflow_artifact_root=env("DATAFACTORY_MLFLOW_ARTIFACTS", str(home / "mlartifacts")),
+        store_url=env("DATAFACTORY_STORE_URL", str(home / "products")),
+        s3_endpoint_url=env("DATAFACTORY_S3_ENDPOINT_URL") or None,
+        seed=int(env("DATAFACTORY_SEED", "7")),
+        enterprises=int(env("DATAFACTORY_ENTERPRISES", "3000")),
+        first_logical_date=env("DATAFACTORY_FIRST_DATE", "2026-11-01"),
+        auto_approve=_flag("DATAFACTORY_AUTO_APPROVE", True),
+    )

@@ -1,0 +1,1 @@
+"""Deterministic upstream simulator: what provincial and city platforms return to a county."""
