@@ -8,10 +8,10 @@ from typing import Any
 
 import pandas as pd
 
+from datafactory.quality.casting import coerce, missing_columns
 from datafactory.quality.masking import mask_value
 from datafactory.quality.runner import ExpectationOutcome, validate_frame
 from datafactory.quality.split import merge_conformed, older_duplicates, row_failures, split_rows
-from datafactory.quality.typing import coerce, missing_columns
 from datafactory.specs import SourceSpec
 from datafactory.zones import Zones, write_json_atomic, write_parquet_atomic, write_partition_atomic
 

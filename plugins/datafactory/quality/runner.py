@@ -28,9 +28,10 @@ class ExpectationOutcome:
 
 
 def _suite(suite_json: dict[str, Any]):
-    import datafactory.quality.custom_expectations  # noqa: F401  registers custom expectations
     from great_expectations.core.expectation_suite import ExpectationSuite
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+    import datafactory.quality.custom_expectations  # noqa: F401  registers custom expectations
 
     suite = ExpectationSuite(name=suite_json["name"], meta=suite_json.get("meta", {}))
     for exp in suite_json["expectations"]:

@@ -47,9 +47,7 @@ def row_failures(
     return reasons
 
 
-def split_rows(
-    raw: pd.DataFrame, typed: pd.DataFrame, reasons: list[list[str]], run_id: str, source: str
-) -> Split:
+def split_rows(raw: pd.DataFrame, typed: pd.DataFrame, reasons: list[list[str]], run_id: str, source: str) -> Split:
     failed = pd.Series([bool(r) for r in reasons], index=raw.index)
     quarantined = raw[failed].astype("string")
     quarantined[REASON_COLUMN] = ["; ".join(r) for r in reasons if r]

@@ -10,9 +10,7 @@ import sqlalchemy as sa
 from datafactory.specs import SourceSpec
 
 
-def read_increment(
-    engine: sa.Engine, spec: SourceSpec, lower: datetime | None, upper: datetime
-) -> pd.DataFrame:
+def read_increment(engine: sa.Engine, spec: SourceSpec, lower: datetime | None, upper: datetime) -> pd.DataFrame:
     table = sa.Table(spec.table, sa.MetaData(), autoload_with=engine)
     wm = table.c[spec.watermark_column]
     query = sa.select(table).where(wm < upper).order_by(wm)

@@ -73,6 +73,23 @@ class Ledger:
         with self.engine.connect() as conn:
             return conn.execute(query).scalar()
 
+    def snapshot(self, sources: list[str], logical_date: date) -> dict[str, dict[str, object]]:
+        """Per source: the raw partitions (logical dates) and the watermark a run on `logical_date` saw."""
+        query = (
+            sa.select(PULLS.c.source, PULLS.c.logical_date, PULLS.c.watermark_after)
+            .where(PULLS.c.source.in_(sources), PULLS.c.outcome == SUCCESS, PULLS.c.logical_date <= logical_date)
+            .order_by(PULLS.c.logical_date)
+        )
+        out: dict[str, dict[str, object]] = {s: {"partitions": [], "watermark": None} for s in sources}
+        with self.engine.connect() as conn:
+            for source, day, mark in conn.execute(query):
+                entry = out[source]
+                if day.isoformat() not in entry["partitions"]:
+                    entry["partitions"].append(day.isoformat())
+                if mark is not None:
+                    entry["watermark"] = mark.isoformat()
+        return out
+
     def history(self, source: str | None = None, limit: int = 50) -> list[PullRecord]:
         query = sa.select(PULLS).order_by(PULLS.c.id.desc()).limit(limit)
         if source:

@@ -106,9 +106,7 @@ def _monthly(rng, uscc: list[str], shell: np.ndarray, asof: date) -> tuple[pd.Da
     )
     staff = np.maximum(0, np.round(size[:, None] * rng.uniform(0.8, 1.2, (n, m)))).astype(int)
     staff[shell] = (rng.random((shell.sum(), m)) < 0.15).astype(int)
-    social = pd.DataFrame(
-        {"uscc": np.repeat(uscc, m), "period": np.tile(periods, n), "headcount": staff.ravel()}
-    )
+    social = pd.DataFrame({"uscc": np.repeat(uscc, m), "period": np.tile(periods, n), "headcount": staff.ravel()})
     return tax, social
 
 
@@ -151,7 +149,9 @@ def _cohort(rng, idx: np.ndarray, shell: np.ndarray, propensity: np.ndarray, aso
         {
             "application_id": [f"LA{tag}{i:08d}" for i in np.flatnonzero(applied)],
             "uscc": uscc[applied],
-            "applied_date": (pd.to_datetime(asof) - pd.to_timedelta(rng.integers(1, 200, applied.sum()), unit="D")).date,
+            "applied_date": (
+                pd.to_datetime(asof) - pd.to_timedelta(rng.integers(1, 200, applied.sum()), unit="D")
+            ).date,
             "is_fraud": (rng.random(applied.sum()) < p[applied]).astype(int),
         }
     )

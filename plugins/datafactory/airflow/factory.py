@@ -1,0 +1,137 @@
+"""Turns the specs into Airflow DAGs. Imported at parse time, so it imports nothing heavy."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from airflow.sdk import DAG, Asset, TaskGroup, task
+
+from datafactory.settings import load_settings
+from datafactory.specs import load_models, load_products, load_sources
+
+START = datetime(2026, 1, 1)
+DEFAULT_ARGS: dict[str, Any] = {"owner": "datafactory", "retries": 2, "retry_delay": timedelta(minutes=1)}
+INGEST_DAG = "ingest_returned_data"
+
+
+def conformed_asset(source: str) -> Asset:
+    return Asset(name=f"conformed.{source}", uri=f"datafactory://conformed/{source}")
+
+
+def model_asset(scenario: str) -> Asset:
+    return Asset(name=f"model.{scenario}", uri=f"datafactory://models/{scenario}")
+
+
+def product_asset(product: str) -> Asset:
+    return Asset(name=f"product.{product}", uri=f"datafactory://products/{product}")
+
+
+def _ingest_dag(sources: list[str]) -> DAG:
+    with DAG(
+        dag_id=INGEST_DAG,
+        schedule="@daily",
+        start_date=START,
+        catchup=False,
+        max_active_runs=1,
+        default_args=DEFAULT_ARGS,
+        tags=["datafactory", "ingest", "quality"],
+        doc_md=(
+            "Pull every returned-data feed by watermark into an immutable raw partition, validate it with its "
+            "GE suite, quarantine failing rows and upsert the rest into the conformed zone. Ends with the "
+            "reviewers' quality report. Rerunning a date changes nothing."
+        ),
+    ) as dag:
+        conformed = []
+        for source in sources:
+            with TaskGroup(group_id=source):
+
+                @task(task_id="pull")
+                def pull_feed(name: str, **context) -> dict:
+                    from datafactory.airflow.tasks import pull
+
+                    return pull(name, context)
+
+                @task(task_id="conform", outlets=[conformed_asset(source)])
+                def conform_feed(name: str, pulled: dict, **context) -> dict:
+                    from datafactory.airflow.context import run_date
+                    from datafactory.airflow.tasks import conform
+
+                    result = conform(name, context)
+                    # Downstream asset-triggered runs read the business date from the event.
+                    context["outlet_events"][conformed_asset(name)].extra = {
+                        "logical_date": run_date(context).isoformat()
+                    }
+                    return result
+
+                conformed.append(conform_feed(source, pull_feed(source)))
+
+        @task(task_id="quality_report", trigger_rule="all_done")
+        def report(**context) -> str:
+            from datafactory.airflow.tasks import quality_report
+
+            return quality_report(context)
+
+        conformed >> report()
+    return dag
+
+
+def _train_dag(scenario: str, inputs: list[str]) -> DAG:
+    with DAG(
+        dag_id=f"train_{scenario}",
+        schedule=[conformed_asset(s) for s in inputs],
+        start_date=START,
+        catchup=False,
+        max_active_runs=1,
+        default_args=DEFAULT_ARGS,
+        tags=["datafactory", "model", scenario],
+        doc_md=(
+            f"Build `{scenario}` features with DuckDB SQL over the conformed zone, train LightGBM and its "
+            "logistic baseline, log the run to MLflow, register it as `challenger`, and move `champion` only "
+            "if it wins on the same holdout. Runs when every input feed has been conformed."
+        ),
+    ) as dag:
+
+        @task(task_id="train_register_promote", outlets=[model_asset(scenario)])
+        def train_model(**context) -> dict:
+            from datafactory.airflow.tasks import train
+
+            return train(scenario, context)
+
+        train_model()
+    return dag
+
+
+def _publish_dag(product: str, scenario: str) -> DAG:
+    with DAG(
+        dag_id=f"publish_{product}",
+        schedule=[model_asset(scenario)],
+        start_date=START,
+        catchup=False,
+        max_active_runs=1,
+        default_args=DEFAULT_ARGS,
+        tags=["datafactory", "product", product],
+        doc_md=(
+            f"Score with the `{scenario}` champion, validate the `{product}` table with its GE suite, run the "
+            "output review (no personal data), then publish an immutable version: data first, manifest last."
+        ),
+    ) as dag:
+
+        @task(task_id="score_review_publish", outlets=[product_asset(product)])
+        def publish_product(**context) -> dict:
+            from datafactory.airflow.tasks import publish
+
+            return publish(product, context)
+
+        publish_product()
+    return dag
+
+
+def build_dags() -> dict[str, DAG]:
+    repo = load_settings().repo
+    sources = load_sources(repo)
+    models = load_models(repo)
+    dags = [_ingest_dag(sorted(sources))]
+    dags += [_train_dag(name, spec.inputs) for name, spec in models.items()]
+    dags += [_publish_dag(name, spec.raw["model"]) for name, spec in load_products(repo).items()]
+    return {d.dag_id: d for d in dags}

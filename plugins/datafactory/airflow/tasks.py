@@ -1,0 +1,104 @@
+"""Task bodies. Each opens settings and specs, calls the engine, and returns a small JSON dict."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from datafactory.airflow.context import run_date, run_id
+
+
+def _engine(url: str):
+    import sqlalchemy as sa
+
+    return sa.create_engine(url)
+
+
+def pull(source: str, context: dict[str, Any]) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    from datafactory.settings import load_settings
+    from datafactory.sources.ingest import ingest
+    from datafactory.sources.ledger import Ledger
+    from datafactory.specs import load_sources
+    from datafactory.zones import Zones
+
+    settings = load_settings()
+    spec = load_sources(settings.repo)[source]
+    result = ingest(
+        spec,
+        run_date(context),
+        run_id(context),
+        upstream=_engine(settings.exchange_url),
+        ledger=Ledger(_engine(settings.state_url)),
+        zones=Zones(settings.home),
+        pseudonym_key=settings.pseudonym_key(),
+    )
+    return asdict(result)
+
+
+def conform(source: str, context: dict[str, Any]) -> dict[str, Any]:
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from datafactory.quality.conform import QualityGateError, conform
+    from datafactory.settings import load_settings
+    from datafactory.specs import load_sources, load_suite_json
+    from datafactory.zones import Zones
+
+    settings = load_settings()
+    spec = load_sources(settings.repo)[source]
+    try:
+        result = conform(
+            spec, load_suite_json(settings.repo, spec.suite), run_date(context), run_id(context), Zones(settings.home)
+        )
+    except QualityGateError as exc:  # retrying cannot fix bad upstream data
+        raise AirflowFailException(str(exc)) from exc
+    return {k: result[k] for k in ("source", "rows_in", "rows_conformed", "rows_quarantined")}
+
+
+def quality_report(context: dict[str, Any]) -> str:
+    from datafactory.quality.report import write_reports
+    from datafactory.settings import load_settings
+    from datafactory.zones import Zones
+
+    return str(write_reports(Zones(load_settings().home), run_date(context)))
+
+
+def train(scenario: str, context: dict[str, Any]) -> dict[str, Any]:
+    from datafactory.modeling.pipeline import train_scenario
+    from datafactory.settings import load_settings
+    from datafactory.sources.ledger import Ledger
+    from datafactory.specs import load_models
+
+    settings = load_settings()
+    spec = load_models(settings.repo)[scenario]
+    day = run_date(context)
+    ledger = Ledger(_engine(settings.state_url))
+    snapshot = {
+        source: f"partitions={','.join(seen['partitions'])};watermark={seen['watermark']}"
+        for source, seen in ledger.snapshot(spec.inputs, day).items()
+    }
+    return train_scenario(settings, spec, day, snapshot)
+
+
+def publish(product: str, context: dict[str, Any]) -> dict[str, Any]:
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from datafactory.products.pipeline import ProductRejectedError, build_and_publish
+    from datafactory.settings import load_settings
+    from datafactory.sources.ledger import Ledger
+    from datafactory.specs import load_models, load_products
+
+    settings = load_settings()
+    spec = load_products(settings.repo)[product]
+    model = load_models(settings.repo)[spec.raw["model"]]
+    try:
+        return build_and_publish(
+            settings,
+            spec,
+            model,
+            run_date(context),
+            Ledger(_engine(settings.state_url)),
+            publisher=f"airflow:{run_id(context)}",
+        )
+    except ProductRejectedError as exc:
+        raise AirflowFailException(str(exc)) from exc
