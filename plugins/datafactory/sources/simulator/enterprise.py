@@ -124,6 +124,17 @@ def _events(rng, uscc: np.ndarray, propensity: np.ndarray, rate: float, prefix: 
     )
 
 
+def _fraud_probability(registry, tax, social, penalties, enforcement, shell, asof: date) -> np.ndarray:
+    uscc = registry["uscc"]
+    young = (pd.to_datetime(asof) - pd.to_datetime(registry["established_date"])).dt.days.to_numpy() < 365
+    idle = uscc.map(social.groupby("uscc")["headcount"].mean()).fillna(0).to_numpy() <= 1
+    dry = uscc.map(tax.groupby("uscc")["revenue"].apply(lambda r: (r <= 0).sum())).fillna(6).to_numpy() >= 4
+    cases = uscc.isin(enforcement["uscc"]).to_numpy()
+    fined = uscc.isin(penalties["uscc"]).to_numpy()
+    risk = -3.8 + 1.3 * young + 1.0 * idle + 1.0 * dry + 1.6 * cases + 0.8 * fined + 1.8 * shell
+    return 1 / (1 + np.exp(-risk))
+
+
 def population(seed: int, size: int) -> Population:
     rng = np.random.default_rng([seed, 0])
     shell = rng.random(size) < 0.04
@@ -141,10 +152,11 @@ def _cohort(rng, idx: np.ndarray, shell: np.ndarray, propensity: np.ndarray, aso
     enforcement = _events(rng, uscc, propensity, 0.03, f"ZX{tag}", asof).rename(
         columns={"record_id": "case_no", "event_date": "filed_date"}
     )
-    # Banks see an application from about half the firms; fraud follows the latent propensity,
-    # sharpened by observable trouble (enforcement cases) so the signal is learnable, not perfect.
+    # Banks see an application from about half the firms. Fraud follows observable risk (young,
+    # no staff, no revenue, court cases, penalties) plus the hidden shell-cluster membership, so the
+    # signal is learnable but noisy.
     applied = rng.random(len(uscc)) < 0.5
-    p = np.clip(propensity + 0.15 * np.isin(uscc, enforcement["uscc"]), 0, 0.95)
+    p = _fraud_probability(registry, tax, social, penalties, enforcement, shell, asof)
     outcomes = pd.DataFrame(
         {
             "application_id": [f"LA{tag}{i:08d}" for i in np.flatnonzero(applied)],
