@@ -1,7 +1,6 @@
 from datetime import date
 
 import pytest
-
 from datafactory.domain.identifiers import (
     is_mobile,
     is_valid_resident_id,
