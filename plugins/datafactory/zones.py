@@ -20,8 +20,15 @@ class Zones:
     def raw_partition(self, source: str, logical_date: date) -> Path:
         return self.home / "raw" / source / f"ds={logical_date.isoformat()}"
 
-    def conformed(self, source: str) -> Path:
-        return self.home / "conformed" / f"{source}.parquet"
+    def conformed(self, source: str, logical_date: date) -> Path:
+        """The feed's full conformed snapshot as of `logical_date` (one file per date: time travel)."""
+        return self.home / "conformed" / source / f"ds={logical_date.isoformat()}.parquet"
+
+    def conformed_as_of(self, source: str, as_of: date) -> Path | None:
+        """The newest conformed snapshot on or before `as_of`, so reruns of old dates see old data."""
+        folder = self.home / "conformed" / source
+        dated = sorted(p for p in folder.glob("ds=*.parquet") if p.stem[3:] <= as_of.isoformat())
+        return dated[-1] if dated else None
 
     def quarantine_partition(self, source: str, logical_date: date) -> Path:
         return self.home / "quarantine" / source / f"ds={logical_date.isoformat()}"

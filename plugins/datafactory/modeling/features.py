@@ -19,9 +19,11 @@ def build_features(spec: ModelSpec, zones: Zones, as_of: date) -> pd.DataFrame:
     con = duckdb.connect()
     try:
         for source in spec.inputs:
-            path = zones.conformed(source)
-            if not path.exists():
-                raise MissingInputError(f"{spec.name}: conformed input {source} is missing ({path})")
+            path = zones.conformed_as_of(source, as_of)
+            if path is None:
+                raise MissingInputError(
+                    f"{spec.name}: no conformed {source} on or before {as_of}; run the ingest DAG first"
+                )
             con.execute(f"CREATE VIEW {source} AS SELECT * FROM read_parquet('{path}')")
         return con.execute(spec.features_sql, {"as_of": as_of.isoformat()}).df()
     finally:

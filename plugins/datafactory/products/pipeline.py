@@ -13,7 +13,7 @@ from datafactory.modeling.tracking import use_tracking
 from datafactory.products.banding import score_table
 from datafactory.products.review import review_table
 from datafactory.products.store import open_store
-from datafactory.products.versioning import publish_version, set_latest
+from datafactory.products.versioning import APPROVED, move_latest, publish_version, record_decision
 from datafactory.quality.runner import validate_frame
 from datafactory.settings import Settings
 from datafactory.sources.ledger import Ledger
@@ -68,10 +68,11 @@ def build_and_publish(
         "score_distribution": table["risk_band"].value_counts().sort_index().to_dict(),
     }
     store = open_store(settings.store_url, settings.s3_endpoint_url)
-    identity = {"logical_date": logical_date.isoformat(), "model": fields["model"]}
+    identity = {"logical_date": logical_date.isoformat()}
     published = publish_version(store, product.name, {"scores.parquet": buffer.getvalue()}, fields, identity)
     if settings.auto_approve and not published.reused:
-        set_latest(store, product.name, published.version, "auto-approved by configuration")
+        record_decision(store, product.name, published.version, APPROVED, "auto-approve", "by configuration")
+        move_latest(store, product.name, published.version, "approve", "auto-approve", "auto-approved by configuration")
     return {
         "product": product.name,
         "version": published.version,

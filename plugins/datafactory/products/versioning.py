@@ -1,9 +1,21 @@
-"""Immutable product versions: data first, manifest last (conditional create), `latest` on approval."""
+"""Immutable product versions over any object store.
+
+Layout under the store, per product:
+  <product>/v<N>/<sha16>-<file>   data, written first, never overwritten
+  <product>/v<N>/manifest.json    written last with a conditional create: it *is* the version
+  <product>/approvals/v<N>.json   the approval decision for N (conditional create: decided once)
+  <product>/history/<stamp>.json  every move of `latest` (append-only)
+  <product>/latest.json           the approved version consumers read
+
+A crash before the manifest leaves no visible version. Two publishers racing for N both write
+their (content-named) data, but only one creates N's manifest; the other moves on to N+1.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -11,10 +23,20 @@ from typing import Any
 from datafactory.products.store import ObjectStore
 
 MANIFEST = "manifest.json"
+LATEST = "latest.json"
+APPROVED, REJECTED = "approved", "rejected"
 
 
 class PublishConflictError(RuntimeError):
     """Another publisher kept winning the race for the next version number."""
+
+
+class UnknownVersionError(LookupError):
+    """The product has no such version (no manifest)."""
+
+
+class NotApprovedError(RuntimeError):
+    """`latest` may only point at a version that was approved."""
 
 
 @dataclass(frozen=True)
@@ -32,18 +54,37 @@ def version_key(product: str, version: int) -> str:
     return f"{product}/v{version}"
 
 
+def manifest_key(product: str, version: int) -> str:
+    return f"{version_key(product, version)}/{MANIFEST}"
+
+
+def _json(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, indent=2, ensure_ascii=False, default=str).encode()
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
 def list_versions(store: ObjectStore, product: str) -> list[int]:
     """Only versions whose manifest exists are visible; a crash before the manifest leaves none."""
     versions = []
     for key in store.list(f"{product}/v"):
         parts = key.split("/")
-        if len(parts) == 3 and parts[2] == MANIFEST and parts[1][1:].isdigit():
+        if len(parts) == 3 and parts[2] == MANIFEST and parts[1][:1] == "v" and parts[1][1:].isdigit():
             versions.append(int(parts[1][1:]))
     return sorted(versions)
 
 
 def read_manifest(store: ObjectStore, product: str, version: int) -> dict[str, Any]:
-    return json.loads(store.get(f"{version_key(product, version)}/{MANIFEST}"))
+    try:
+        return json.loads(store.get(manifest_key(product, version)))
+    except FileNotFoundError as exc:
+        raise UnknownVersionError(f"{product} has no version {version}") from exc
+
+
+def read_file(store: ObjectStore, product: str, version: int, path: str) -> bytes:
+    return store.get(f"{version_key(product, version)}/{path}")
 
 
 def fingerprint(files: dict[str, bytes], identity: dict[str, Any]) -> str:
@@ -53,51 +94,104 @@ def fingerprint(files: dict[str, bytes], identity: dict[str, Any]) -> str:
     return digest.hexdigest()
 
 
+def _put_data(store: ObjectStore, prefix: str, name: str, data: bytes) -> dict[str, Any]:
+    digest = sha256(data)
+    key = f"{prefix}/{digest[:16]}-{name}"  # content-named: a racer with other bytes never collides
+    if not store.put_if_absent(key, data) and sha256(store.get(key)) != digest:
+        raise RuntimeError(f"{store.url(key)} exists with other bytes; refusing to publish over it")
+    return {"path": key.split("/", 2)[2], "sha256": digest, "bytes": len(data)}
+
+
 def publish_version(
     store: ObjectStore,
     product: str,
     files: dict[str, bytes],
     manifest_fields: dict[str, Any],
     identity: dict[str, Any],
-    attempts: int = 20,
+    attempts: int = 50,
 ) -> Published:
     """Create the next version, or return the existing one if these exact inputs were published."""
     fp = fingerprint(files, identity)
     existing = list_versions(store, product)
     for v in reversed(existing):
         if read_manifest(store, product, v).get("fingerprint") == fp:
-            return Published(v, f"{version_key(product, v)}/{MANIFEST}", reused=True)
+            return Published(v, manifest_key(product, v), reused=True)
     candidate = (existing[-1] if existing else 0) + 1
+    publish_id = uuid.uuid4().hex
     for _ in range(attempts):
-        prefix = version_key(product, candidate)
-        entries = []
-        for name, data in sorted(files.items()):
-            digest = sha256(data)
-            key = f"{prefix}/{digest[:16]}-{name}"  # content-named: a losing racer never overwrites
-            store.put(key, data)
-            entries.append({"path": key.split("/", 2)[2], "sha256": digest, "bytes": len(data)})
+        entries = [_put_data(store, version_key(product, candidate), n, d) for n, d in sorted(files.items())]
         manifest = {
             "product": product,
             "version": candidate,
-            "created_at": datetime.now(UTC).isoformat(),
-            "files": entries,
+            "created_at": _now(),
+            "publish_id": publish_id,
             "fingerprint": fp,
+            "files": entries,
             **manifest_fields,
         }
-        body = json.dumps(manifest, indent=2, ensure_ascii=False, default=str).encode()
-        if store.put_if_absent(f"{prefix}/{MANIFEST}", body):
-            return Published(candidate, f"{prefix}/{MANIFEST}", reused=False)
-        candidate += 1
+        key, body = manifest_key(product, candidate), _json(manifest)
+        # The second test covers a retried request whose first attempt did land.
+        if store.put_if_absent(key, body) or store.get(key) == body:
+            return Published(candidate, key, reused=False)
+        visible = list_versions(store, product)
+        candidate = max(candidate, visible[-1] if visible else 0) + 1
     raise PublishConflictError(f"{product}: could not claim a version after {attempts} attempts")
 
 
-def set_latest(store: ObjectStore, product: str, version: int, reason: str) -> None:
+def approval_key(product: str, version: int) -> str:
+    return f"{product}/approvals/v{version}.json"
+
+
+def read_decision(store: ObjectStore, product: str, version: int) -> dict[str, Any] | None:
+    key = approval_key(product, version)
+    return json.loads(store.get(key)) if store.exists(key) else None
+
+
+def record_decision(store: ObjectStore, product: str, version: int, decision: str, by: str, note: str = "") -> dict:
+    """Record the approval decision for a version once; returns the decision that stands."""
+    if decision not in (APPROVED, REJECTED):
+        raise ValueError(f"decision must be {APPROVED!r} or {REJECTED!r}, not {decision!r}")
     if version not in list_versions(store, product):
-        raise ValueError(f"{product} has no version {version}")
-    pointer = {"version": version, "moved_at": datetime.now(UTC).isoformat(), "reason": reason}
-    store.put(f"{product}/latest.json", json.dumps(pointer).encode())
+        raise UnknownVersionError(f"{product} has no version {version}")
+    record = {"product": product, "version": version, "decision": decision, "by": by, "note": note, "at": _now()}
+    if store.put_if_absent(approval_key(product, version), _json(record)):
+        return record
+    return read_decision(store, product, version) or record
 
 
 def latest_version(store: ObjectStore, product: str) -> int | None:
-    key = f"{product}/latest.json"
+    key = f"{product}/{LATEST}"
     return json.loads(store.get(key))["version"] if store.exists(key) else None
+
+
+def history(store: ObjectStore, product: str) -> list[dict[str, Any]]:
+    return [json.loads(store.get(k)) for k in store.list(f"{product}/history/")]
+
+
+def move_latest(store: ObjectStore, product: str, version: int, action: str, by: str, reason: str) -> dict:
+    """Point `latest` at an approved version, logging the move; the versions themselves never change."""
+    if version not in list_versions(store, product):
+        raise UnknownVersionError(f"{product} has no version {version}")
+    decision = read_decision(store, product, version)
+    if not decision or decision["decision"] != APPROVED:
+        state = decision["decision"] if decision else "not decided"
+        raise NotApprovedError(f"{product} v{version} is {state}; only approved versions can become latest")
+    event = {
+        "action": action,
+        "from": latest_version(store, product),
+        "to": version,
+        "at": _now(),
+        "by": by,
+        "reason": reason,
+    }
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    store.put_if_absent(f"{product}/history/{stamp}-{uuid.uuid4().hex[:8]}.json", _json(event))
+    store.put(f"{product}/{LATEST}", _json({"version": version, **event}))
+    return event
+
+
+def rollback(store: ObjectStore, product: str, version: int, by: str, reason: str) -> dict:
+    current = latest_version(store, product)
+    if current == version:
+        raise ValueError(f"{product}: latest is already v{version}")
+    return move_latest(store, product, version, "rollback", by, reason)

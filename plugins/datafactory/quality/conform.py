@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pandas as pd
@@ -43,8 +43,9 @@ def conform(
     split = split_rows(raw, typed, reasons, run_id, spec.name)
     write_partition_atomic(split.quarantined, zones.quarantine_partition(spec.name, logical_date))
     if not critical:
-        target = zones.conformed(spec.name)
-        existing = pd.read_parquet(target) if target.exists() else None
+        target = zones.conformed(spec.name, logical_date)
+        previous = zones.conformed_as_of(spec.name, logical_date - timedelta(days=1))
+        existing = pd.read_parquet(previous) if previous else None
         write_parquet_atomic(merge_conformed(existing, split.conformed, spec.keys, spec.watermark_column), target)
     result = {
         "source": spec.name,
