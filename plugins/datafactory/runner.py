@@ -70,6 +70,20 @@ def deliver_upstream(settings: Settings, logical_date: date) -> int:
     return deliver_day(engine, settings.seed, settings.enterprises, first, logical_date)
 
 
+def critical_reasons(logical_date: date) -> list[str]:
+    """One line per critical quality failure recorded for the date."""
+    import json
+
+    from datafactory.settings import load_settings
+
+    folder = load_settings().home / "quality" / logical_date.isoformat()
+    reasons = []
+    for path in sorted(folder.glob("*.json")):
+        result = json.loads(path.read_text())
+        reasons += [f"{result.get('source', path.stem)}: {c}" for c in result.get("critical", [])]
+    return reasons
+
+
 def run_dags(dag_ids: list[str], logical_date: date) -> dict[str, str]:
     """Run each DAG once for `logical_date`, in order, stopping at the first failure."""
     from datetime import datetime
@@ -85,5 +99,6 @@ def run_dags(dag_ids: list[str], logical_date: date) -> dict[str, str]:
         run = bag.get_dag(dag_id).test(logical_date=stamp, run_conf={"logical_date": logical_date.isoformat()})
         states[dag_id] = str(run.state)
         if states[dag_id] != "success":
-            raise RunFailedError(f"{dag_id} ended {states[dag_id]} for {logical_date}; see the task log above")
+            reasons = "; ".join(critical_reasons(logical_date)) or "see the task log above"
+            raise RunFailedError(f"{dag_id} ended {states[dag_id]} for {logical_date}: {reasons}")
     return states
