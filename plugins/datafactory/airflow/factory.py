@@ -7,6 +7,7 @@ from typing import Any
 
 from airflow.sdk import DAG, Asset, TaskGroup, task
 
+from datafactory.quality.references import conform_after
 from datafactory.settings import load_settings
 from datafactory.specs import load_models, load_products, load_sources
 
@@ -65,6 +66,11 @@ def _ingest_dag(sources: list[str]) -> DAG:
                     return result
 
                 conformed.append(conform_feed(source, pull_feed(source)))
+        # Referential integrity reads another feed's conformed keys, so that feed conforms first.
+        conform_tasks = dict(zip(sources, conformed, strict=True))
+        for source, first in conform_after(sources).items():
+            for feed in first:
+                conform_tasks[feed] >> conform_tasks[source]
 
         @task(task_id="quality_report", trigger_rule="all_done")
         def report(**context) -> str:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import pandas as pd
 
 _CASTS = {
-    "string": lambda s: s.astype("string"),
+    "string": lambda s: s.astype("string[pyarrow]"),
     "float": lambda s: pd.to_numeric(s, errors="coerce").astype("float64"),
     "int": lambda s: pd.to_numeric(s, errors="coerce").astype("Int64"),
     "date": lambda s: pd.to_datetime(s, errors="coerce"),
     "timestamp": lambda s: pd.to_datetime(s, errors="coerce"),
+    "bool": lambda s: s.map({True: True, False: False, "true": True, "false": False}).astype("boolean"),
 }
 
 

@@ -7,7 +7,9 @@ from typing import Any
 
 from datafactory.domain.identifiers import MOBILE_RE
 
-_ID_LIKE = re.compile(r"^\d{17}[\dXx]$")
+# 18 characters whose birth-date part is a 19xx/20xx date: a resident ID, valid or not (the
+# failing ones are the samples a report shows). USCCs almost never have a date there, so stay readable.
+_ID_LIKE = re.compile(r"^\d{6}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx]$")
 
 
 def mask_value(value: Any, personal: bool = False) -> Any:

@@ -1,0 +1,70 @@
+"""Values a feed suite refers to by `{"$PARAMETER": name}`, filled in for one run.
+
+Plain names: `logical_date`, `window_end` (end of the pull window: the watermark's upper bound),
+`previous_row_count` (rows in the previous incremental run of the feed), `row_count_tolerance`
+(the feed spec's bound on the change). Prefixed names:
+`reference_keys__<feed>__<column>` (keys of another feed's conformed snapshot, for referential
+integrity) and `psi_edges__<column>` / `psi_shares__<column>` (the column's distribution in the
+feed's conformed snapshot before this run, for drift checks on model inputs).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import pandas as pd
+
+from datafactory.quality.drift import reference_bins
+from datafactory.quality.references import REFERENCE_PREFIX, parameter_names
+from datafactory.zones import Zones
+
+PSI_EDGES_PREFIX = "psi_edges__"
+DEFAULT_ROW_COUNT_TOLERANCE = 0.5  # ± share of the previous run's rows, unless the feed spec says otherwise
+PSI_SHARES_PREFIX = "psi_shares__"
+
+
+def previous_row_count(zones: Zones, source: str, logical_date: date) -> int | None:
+    """Rows in of the newest earlier run of `source` that was not its initial full load."""
+    folder = zones.home / "quality"
+    if not folder.exists():
+        return None
+    runs = sorted(p.parent.name for p in folder.glob(f"*/{source}.json") if p.parent.name < logical_date.isoformat())
+    if len(runs) < 2:  # the feed's first run is its initial full load: no baseline for increments
+        return None
+    return int(json.loads((folder / runs[-1] / f"{source}.json").read_text())["rows_in"])
+
+
+def _snapshot(zones: Zones, source: str, as_of: date, column: str) -> pd.Series | None:
+    path = zones.conformed_as_of(source, as_of)
+    if path is None:
+        return None
+    return pd.read_parquet(path, columns=[column])[column]
+
+
+def suite_parameters(
+    suite_json: dict[str, Any],
+    source: str,
+    logical_date: date,
+    zones: Zones,
+    row_count_tolerance: float = DEFAULT_ROW_COUNT_TOLERANCE,
+) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "logical_date": logical_date.isoformat(),
+        "row_count_tolerance": row_count_tolerance,
+        "window_end": datetime.combine(logical_date + timedelta(days=1), time.min).isoformat(),
+        "previous_row_count": previous_row_count(zones, source, logical_date),
+    }
+    for name in parameter_names(suite_json):
+        if name.startswith(REFERENCE_PREFIX):
+            feed, column = name[len(REFERENCE_PREFIX) :].split("__", 1)
+            keys = _snapshot(zones, feed, logical_date, column)
+            values[name] = [] if keys is None else keys.dropna().unique().tolist()
+        elif name.startswith((PSI_EDGES_PREFIX, PSI_SHARES_PREFIX)):
+            column = name.split("__", 1)[1]
+            history = _snapshot(zones, source, logical_date - timedelta(days=1), column)
+            numbers = pd.to_numeric(history, errors="coerce").to_numpy(dtype=float) if history is not None else []
+            edges, shares = reference_bins(numbers)
+            values[PSI_EDGES_PREFIX + column], values[PSI_SHARES_PREFIX + column] = edges, shares
+    return values
