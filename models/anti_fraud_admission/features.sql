@@ -36,6 +36,7 @@ labels AS (
 )
 SELECT
     reg.uscc,
+    reg.region_code,
     date_diff('day', CAST(reg.established_date AS DATE), CAST($as_of AS DATE)) AS age_days,
     reg.registered_capital,
     CAST(reg.status = 'revoked' AS INTEGER) AS is_revoked,

@@ -72,11 +72,7 @@ def train(scenario: str, context: dict[str, Any]) -> dict[str, Any]:
     settings = load_settings()
     spec = load_models(settings.repo)[scenario]
     day = run_date(context)
-    ledger = Ledger(_engine(settings.state_url))
-    snapshot = {
-        source: f"partitions={','.join(seen['partitions'])};watermark={seen['watermark']}"
-        for source, seen in ledger.snapshot(spec.inputs, day).items()
-    }
+    snapshot = Ledger(_engine(settings.state_url)).snapshot(spec.inputs, day)  # raw partitions + watermarks
     return train_scenario(settings, spec, day, snapshot)
 
 

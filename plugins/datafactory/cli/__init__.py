@@ -7,10 +7,10 @@ import sys
 
 from rich.console import Console
 
-from datafactory.cli import products, pulls, run
+from datafactory.cli import model, products, pulls, run
 
 console = Console(stderr=True)
-COMMANDS = (run, pulls, products)
+COMMANDS = (run, pulls, products, model)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -15,6 +17,16 @@ class MissingInputError(RuntimeError):
     """A conformed input the scenario needs has not been produced yet."""
 
 
+def sql_parameters(sql: str, as_of: date, declared: dict[str, Any]) -> dict[str, Any]:
+    """`$as_of` plus the spec's `sql_params`, limited to the names the SQL uses (DuckDB rejects extras)."""
+    used = set(re.findall(r"\$([A-Za-z_]\w*)", sql))
+    values = {"as_of": as_of.isoformat(), **declared}
+    unknown = used - set(values)
+    if unknown:
+        raise KeyError(f"features SQL uses ${', $'.join(sorted(unknown))}; declare them under sql_params")
+    return {k: v for k, v in values.items() if k in used}
+
+
 def build_features(spec: ModelSpec, zones: Zones, as_of: date) -> pd.DataFrame:
     con = duckdb.connect()
     try:
@@ -25,6 +37,7 @@ def build_features(spec: ModelSpec, zones: Zones, as_of: date) -> pd.DataFrame:
                     f"{spec.name}: no conformed {source} on or before {as_of}; run the ingest DAG first"
                 )
             con.execute(f"CREATE VIEW {source} AS SELECT * FROM read_parquet('{path}')")
-        return con.execute(spec.features_sql, {"as_of": as_of.isoformat()}).df()
+        sql = spec.features_sql
+        return con.execute(sql, sql_parameters(sql, as_of, spec.raw.get("sql_params") or {})).df()
     finally:
         con.close()

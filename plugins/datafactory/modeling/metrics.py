@@ -1,9 +1,29 @@
-"""Binary-classification metrics with the names modellers see in every scenario. Pure functions."""
+"""Metrics with the names modellers see in every scenario and run. Pure functions."""
 
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
+from sklearn.metrics import (
+    average_precision_score,
+    confusion_matrix,
+    f1_score,
+    mean_absolute_error,
+    r2_score,
+    roc_auc_score,
+    roc_curve,
+)
+
+# Metrics where a smaller value is better; every other metric is "higher is better".
+LOWER_IS_BETTER = frozenset({"mae", "mape", "rmse", "under_grading_cost", "high_risk_under_graded_rate", "psi"})
+PSI_SHIFTED = 0.25  # DOMAIN.md: < 0.1 stable, 0.1-0.25 watch, > 0.25 shifted
+_EPS = 1e-6
+
+
+def better(metric: str, challenger: float, incumbent: float, margin: float) -> bool:
+    """True when the challenger beats the incumbent by more than `margin` in the metric's direction."""
+    if metric in LOWER_IS_BETTER:
+        return challenger < incumbent - margin
+    return challenger > incumbent + margin
 
 
 def ks_statistic(y_true: np.ndarray, y_score: np.ndarray) -> float:
@@ -11,14 +31,58 @@ def ks_statistic(y_true: np.ndarray, y_score: np.ndarray) -> float:
     return float(np.max(tpr - fpr))
 
 
+def ranking_metrics(y_true: np.ndarray, y_score: np.ndarray) -> dict[str, float]:
+    auc = float(roc_auc_score(y_true, y_score))
+    return {"auc": auc, "ks": ks_statistic(y_true, y_score), "gini": 2 * auc - 1}
+
+
 def binary_metrics(y_true: np.ndarray, y_score: np.ndarray, cutoff: float) -> dict[str, float]:
     flagged = y_score >= cutoff
     positives = y_true == 1
     hits = int(np.sum(flagged & positives))
     return {
-        "auc": float(roc_auc_score(y_true, y_score)),
-        "ks": ks_statistic(y_true, y_score),
+        **ranking_metrics(y_true, y_score),
         "pr_auc": float(average_precision_score(y_true, y_score)),
         "precision_at_cutoff": hits / max(int(flagged.sum()), 1),
         "recall_at_cutoff": hits / max(int(positives.sum()), 1),
     }
+
+
+def grading_cost_matrix(n_classes: int, under_per_step: float, over_per_step: float) -> np.ndarray:
+    """cost[true, predicted]: grading k steps too low costs k*under, k steps too high costs k*over."""
+    true, pred = np.indices((n_classes, n_classes))
+    return np.where(pred < true, (true - pred) * under_per_step, (pred - true) * over_per_step).astype(float)
+
+
+def ordinal_metrics(
+    y_true: np.ndarray, y_pred: np.ndarray, n_classes: int, under_per_step: float, high_risk_from: int
+) -> dict[str, float]:
+    """Classes are ranks 0..n-1, riskier upwards. High risk means rank >= high_risk_from."""
+    under_steps = np.clip(y_true - y_pred, 0, None)
+    high = y_true >= high_risk_from
+    return {
+        "macro_f1": float(f1_score(y_true, y_pred, labels=list(range(n_classes)), average="macro", zero_division=0)),
+        "accuracy": float(np.mean(y_true == y_pred)),
+        "under_grading_cost": float(np.mean(under_steps * under_per_step)),
+        "high_risk_under_graded_rate": float(np.mean(y_pred[high] < high_risk_from)) if high.any() else 0.0,
+    }
+
+
+def confusion(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:
+    return confusion_matrix(y_true, y_pred, labels=list(range(n_classes)))
+
+
+def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
+    nonzero = np.abs(y_true) > _EPS
+    return {
+        "mae": float(mean_absolute_error(y_true, y_pred)),
+        "mape": float(np.mean(np.abs((y_true[nonzero] - y_pred[nonzero]) / y_true[nonzero]))),
+        "r2": float(r2_score(y_true, y_pred)),
+    }
+
+
+def psi(expected_share: np.ndarray, actual_share: np.ndarray) -> float:
+    """Population stability index over matching bins: sum((A - E) * ln(A / E))."""
+    e = np.clip(np.asarray(expected_share, dtype=float), _EPS, None)
+    a = np.clip(np.asarray(actual_share, dtype=float), _EPS, None)
+    return float(np.sum((a - e) * np.log(a / e)))

@@ -1,76 +1,216 @@
-"""Trains a scenario's LightGBM model and its logistic-regression baseline. No I/O."""
+"""Trains one candidate of a scenario on a feature table: split, tune, fit, evaluate, explain. No I/O."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-from dataclasses import dataclass
+import itertools
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
-import lightgbm as lgb
 import numpy as np
 import pandas as pd
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
-from datafactory.modeling.metrics import binary_metrics
+from datafactory.modeling.columns import FeatureSchema, infer_schema, row_keys
+from datafactory.modeling.config import Candidate, TrainingConfig
+from datafactory.modeling.drift import reference_from
+from datafactory.modeling.estimators import sample_rows
+from datafactory.modeling.families import Family, TrainingDataError, family_for
+from datafactory.modeling.families.base import HoldoutView
+from datafactory.modeling.metrics import LOWER_IS_BETTER
+from datafactory.modeling.pyfunc import ScenarioModel
 from datafactory.modeling.split import holdout_mask
 
-
-class TrainingDataError(ValueError):
-    """The labelled data cannot train a model (too few rows or a single class)."""
+REFERENCE_SAMPLE = 50_000  # training rows whose outputs define the population PSI compares against
+MIN_GROUP_ROWS = 30  # smaller regions get a row count in the fairness table, not metrics
 
 
 @dataclass
-class TrainedBinaryModel:
-    booster: lgb.Booster
-    baseline: Any
-    features: list[str]
-    holdout_x: pd.DataFrame
+class Trial:
+    params: dict[str, Any]
+    metrics: dict[str, float]
+
+
+@dataclass
+class TrainedModel:
+    config: TrainingConfig
+    candidate: Candidate
+    family: Family
+    model: ScenarioModel
+    params: dict[str, Any]  # after tuning
+    holdout_x: pd.DataFrame  # in the model's input form: what champion and challenger are both scored on
     holdout_y: np.ndarray
+    holdout_outputs: pd.DataFrame
     metrics: dict[str, float]
     baseline_metrics: dict[str, float]
+    trials: list[Trial]
+    fairness: pd.DataFrame
+    artifacts: dict[str, Any]
     train_rows: int
+    ignored: dict[str, str]
+    timings: dict[str, float] = field(default_factory=dict)
 
-
-def feature_columns(frame: pd.DataFrame, id_column: str, target: str) -> list[str]:
-    return [c for c in frame.columns if c not in (id_column, target)]
-
-
-def training_fingerprint(frame: pd.DataFrame, params: dict[str, Any]) -> str:
-    """Same labelled data and same parameters give the same fingerprint, so nothing retrains twice."""
-    digest = hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
-    digest.update(repr(sorted(params.items())).encode())
-    return digest.hexdigest()[:32]
+    @property
+    def features(self) -> list[str]:
+        return self.model.schema.names
 
 
 def labelled(frame: pd.DataFrame, target: str) -> pd.DataFrame:
+    if target not in frame.columns:
+        raise TrainingDataError(f"target column '{target}' is not in the data (columns: {', '.join(frame.columns)})")
     return frame[frame[target].notna()].reset_index(drop=True)
 
 
-def train_binary(frame: pd.DataFrame, raw_spec: dict[str, Any]) -> TrainedBinaryModel:
-    target, id_column = raw_spec["target"], raw_spec["id_column"]
-    data = labelled(frame, target)
-    features = feature_columns(data, id_column, target)
-    x = data[features].astype("float64")
-    y = data[target].astype(int).to_numpy()
-    test = holdout_mask(data[id_column], raw_spec["holdout"]["share"])
-    if test.sum() < 10 or (~test).sum() < 10 or len(np.unique(y[test])) < 2 or len(np.unique(y[~test])) < 2:
-        raise TrainingDataError(f"{raw_spec['scenario']}: need both classes in train and holdout; got {len(data)} rows")
-    params = dict(raw_spec["params"])
-    rounds = int(params.pop("num_boost_round", 200))
-    params.update({"verbosity": -1, "deterministic": True, "num_threads": 2})
-    booster = lgb.train(params, lgb.Dataset(x[~test], y[~test]), num_boost_round=rounds)
-    baseline = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
-    baseline.fit(x[~test], y[~test])
-    cutoff = float(raw_spec["operating_cutoff"])
-    return TrainedBinaryModel(
-        booster=booster,
-        baseline=baseline,
-        features=features,
-        holdout_x=x[test].reset_index(drop=True),
-        holdout_y=y[test],
-        metrics=binary_metrics(y[test], booster.predict(x[test]), cutoff),
-        baseline_metrics=binary_metrics(y[test], baseline.predict_proba(x[test])[:, 1], cutoff),
+def training_fingerprint(frame: pd.DataFrame, recipe: str) -> str:
+    """Same labelled data and same recipe give the same fingerprint, so nothing retrains twice."""
+    digest = hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    digest.update(recipe.encode())
+    return digest.hexdigest()[:32]
+
+
+def grid_points(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    names = sorted(grid)
+    return [dict(zip(names, values, strict=True)) for values in itertools.product(*(grid[n] for n in names))]
+
+
+def best_trial(trials: list[Trial], metric: str) -> Trial:
+    sign = -1 if metric in LOWER_IS_BETTER else 1
+    return max(trials, key=lambda t: sign * t.metrics[metric])
+
+
+def tune(
+    family: Family, candidate: Candidate, x: pd.DataFrame, y: np.ndarray, keys: pd.Series, config: TrainingConfig
+) -> list[Trial]:
+    """Each grid point is fitted on part of the training side and scored on the rest; the holdout stays unseen."""
+    tuning = config.tuning
+    validation = holdout_mask("tune:" + keys.astype(str), tuning.validation_share)
+    family.check_split(y[~validation], y[validation], config)
+    trials = []
+    for point in grid_points(tuning.grid):
+        params = {**candidate.params, **point}
+        estimator = family.fit(candidate.algorithm, params, x[~validation], y[~validation], config)
+        outputs = estimator.predict_outputs(x[validation])
+        metrics = family.evaluate(y[validation], outputs, config)
+        if tuning.metric not in metrics:
+            raise TrainingDataError(f"{config.scenario}: tuning metric '{tuning.metric}' is not one of {list(metrics)}")
+        trials.append(Trial(point, metrics))
+    return trials
+
+
+def fairness_table(
+    groups: pd.Series, y: np.ndarray, outputs: pd.DataFrame, family: Family, config: TrainingConfig
+) -> pd.DataFrame:
+    """Holdout metrics per group (e.g. region_code) so a reviewer sees where the model is weaker."""
+    rows = []
+    for value, index in groups.reset_index(drop=True).groupby(groups.astype(str).to_numpy()).groups.items():
+        positions = np.asarray(index)
+        row: dict[str, Any] = {"group": value, "rows": len(positions)}
+        if len(positions) >= MIN_GROUP_ROWS:
+            part = outputs.iloc[positions]
+            row.update(family.group_summary(y[positions], part))
+            with contextlib.suppress(ValueError):  # e.g. a region with one class has no AUC
+                row.update(family.evaluate(y[positions], part, config))
+        rows.append(row)
+    return pd.DataFrame(rows).sort_values("group").reset_index(drop=True)
+
+
+@dataclass
+class Prepared:
+    """A labelled table split and encoded the one way every candidate (and the benchmark) sees it."""
+
+    family: Family
+    schema: FeatureSchema
+    ignored: dict[str, str]
+    data: pd.DataFrame
+    test: np.ndarray  # holdout mask
+    keys: pd.Series
+    x_train: pd.DataFrame
+    x_test: pd.DataFrame
+    y_train: np.ndarray
+    y_test: np.ndarray
+
+
+def prepare(frame: pd.DataFrame, config: TrainingConfig) -> Prepared:
+    family = family_for(config)
+    data = labelled(frame, config.target)
+    schema, ignored = infer_schema(data, config.non_features, config.categorical)
+    if not schema.names:
+        raise TrainingDataError(f"{config.scenario}: no usable feature columns (ignored: {ignored})")
+    y = family.target(data[config.target], config)
+    keys = data[config.hash_column] if config.hash_column else row_keys(data[[*schema.names, config.target]])
+    test = holdout_mask(keys, config.holdout_share)
+    family.check_split(y[~test], y[test], config)
+    schema = schema.with_levels(data.loc[~test, list(schema.categorical)])
+    return Prepared(
+        family=family,
+        schema=schema,
+        ignored=ignored,
+        data=data,
+        test=test,
+        keys=keys,
+        x_train=schema.matrix(data[~test]),
+        x_test=schema.matrix(data[test]),
+        y_train=y[~test],
+        y_test=y[test],
+    )
+
+
+def train_candidate(frame: pd.DataFrame, config: TrainingConfig, candidate: Candidate) -> TrainedModel:
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    p = prepare(frame, config)
+    family, schema, data, test = p.family, p.schema, p.data, p.test
+    x_train, x_test, y_train, y_test = p.x_train, p.x_test, p.y_train, p.y_test
+    timings["prepare_s"] = time.perf_counter() - started
+
+    params = dict(candidate.params)
+    trials: list[Trial] = []
+    if config.tuning:
+        mark = time.perf_counter()
+        trials = tune(family, candidate, x_train, y_train, p.keys[~test].reset_index(drop=True), config)
+        params.update(best_trial(trials, config.tuning.metric).params)
+        timings["tuning_s"] = time.perf_counter() - mark
+
+    mark = time.perf_counter()
+    estimator = family.fit(candidate.algorithm, params, x_train, y_train, config)
+    timings["fit_s"] = time.perf_counter() - mark
+
+    mark = time.perf_counter()
+    outputs = estimator.predict_outputs(x_test).reset_index(drop=True)
+    metrics = family.evaluate(y_test, outputs, config)
+    baseline_outputs, baseline_metrics = None, {}
+    if config.baseline and candidate.role == "primary":
+        baseline = family.fit_baseline(config.baseline, x_train, y_train, config)
+        baseline_outputs = baseline.predict_outputs(x_test).reset_index(drop=True)
+        baseline_metrics = family.evaluate(y_test, baseline_outputs, config)
+    fairness = pd.DataFrame()
+    if config.group_column and config.group_column in data.columns:
+        fairness = fairness_table(data.loc[test, config.group_column], y_test, outputs, family, config)
+    sample = sample_rows(len(x_train), REFERENCE_SAMPLE)
+    reference = reference_from(
+        family.primary,
+        estimator.predict_outputs(x_train.iloc[sample])[family.primary].to_numpy(dtype=float),
+        family.primary_is_discrete,
+    )
+    view = HoldoutView(y_test, outputs, baseline_outputs, estimator, config)
+    artifacts = family.artifacts(view)
+    timings["evaluate_s"] = time.perf_counter() - mark
+    return TrainedModel(
+        config=config,
+        candidate=candidate,
+        family=family,
+        model=ScenarioModel(family.name, schema, estimator, family.primary, reference),
+        params=params,
+        holdout_x=schema.external(data[test]).reset_index(drop=True),
+        holdout_y=y_test,
+        holdout_outputs=outputs,
+        metrics=metrics,
+        baseline_metrics=baseline_metrics,
+        trials=trials,
+        fairness=fairness,
+        artifacts=artifacts,
         train_rows=int((~test).sum()),
+        ignored=p.ignored,
+        timings=timings,
     )

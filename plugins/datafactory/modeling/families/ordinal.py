@@ -1,0 +1,160 @@
+"""Ordered decision classes (e.g. standard < rated < exclusion < postpone < decline).
+
+LightGBM multiclass gives class probabilities; the decision is the class with the lowest expected
+cost under the declared cost matrix, where grading a risk too low costs more than too high.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+
+from datafactory.modeling.config import TrainingConfig
+from datafactory.modeling.estimators import (
+    BASELINE_MAX_ROWS,
+    as_linear_input,
+    fit_booster,
+    gain_importance,
+    linear_pipeline,
+    sample_rows,
+)
+from datafactory.modeling.families.base import Family, HoldoutView, TrainingDataError
+from datafactory.modeling.metrics import confusion, grading_cost_matrix, ordinal_metrics
+from datafactory.modeling.plots import confusion_figure
+
+
+@dataclass(frozen=True)
+class Grading:
+    classes: tuple[str, ...]  # least to most risky
+    under_per_step: float
+    over_per_step: float
+    high_risk_from: int  # rank from which an applicant counts as high risk
+
+    @property
+    def costs(self) -> np.ndarray:
+        return grading_cost_matrix(len(self.classes), self.under_per_step, self.over_per_step)
+
+    def decide(self, probabilities: np.ndarray) -> np.ndarray:
+        """Rank with the lowest expected cost per row."""
+        return np.argmin(probabilities @ self.costs, axis=1)
+
+    def outputs(self, probabilities: np.ndarray, index: pd.Index) -> pd.DataFrame:
+        rank = self.decide(probabilities)
+        return pd.DataFrame({"grade": np.array(self.classes, dtype=object)[rank], "grade_rank": rank}, index=index)
+
+
+def grading_for(values: pd.Series, options: dict[str, Any]) -> Grading:
+    """The spec's classes when the target uses them; otherwise the target's own values in sorted order."""
+    seen = {str(v) for v in values.dropna().unique()}
+    declared = tuple(str(c) for c in options.get("classes") or ())
+    if declared and seen <= set(declared):
+        classes = declared
+    else:
+        numeric = pd.to_numeric(values.dropna(), errors="coerce")
+        ordered = sorted(values.dropna().unique(), key=float) if numeric.notna().all() else sorted(seen)
+        classes = tuple(str(v) for v in ordered)
+    if len(classes) < 3:
+        raise TrainingDataError(f"an ordinal target needs at least 3 classes; '{values.name}' has {len(classes)}")
+    costs = options.get("costs") or {}
+    high = [classes.index(c) for c in options.get("high_risk") or () if c in classes]
+    return Grading(
+        classes=classes,
+        under_per_step=float(costs.get("under_grade_per_step", 1.0)),
+        over_per_step=float(costs.get("over_grade_per_step", 1.0)),
+        high_risk_from=min(high) if high else len(classes) - max(1, len(classes) // 3),
+    )
+
+
+@dataclass
+class BoosterGrader:
+    booster: lgb.Booster
+    grading: Grading
+
+    def predict_outputs(self, x: pd.DataFrame) -> pd.DataFrame:
+        return self.grading.outputs(np.asarray(self.booster.predict(x)), x.index)
+
+
+@dataclass
+class LinearGrader:
+    pipeline: Any
+    grading: Grading
+
+    def predict_outputs(self, x: pd.DataFrame) -> pd.DataFrame:
+        seen = self.pipeline.classes_
+        probabilities = np.zeros((len(x), len(self.grading.classes)))
+        probabilities[:, seen] = self.pipeline.predict_proba(as_linear_input(x))
+        return self.grading.outputs(probabilities, x.index)
+
+
+class OrdinalFamily(Family):
+    name = "ordinal"
+    primary = "grade_rank"
+    primary_is_discrete = True
+    algorithms = ("lightgbm",)
+    baselines = ("logistic_regression",)
+    metric_names = ("macro_f1", "accuracy", "under_grading_cost", "high_risk_under_graded_rate")
+
+    def __init__(self) -> None:
+        self._grading: Grading | None = None
+
+    def grading(self, config: TrainingConfig) -> Grading:
+        if self._grading is None:
+            raise TrainingDataError(f"{config.scenario}: the target has not been read yet")
+        return self._grading
+
+    def target(self, values: pd.Series, config: TrainingConfig) -> np.ndarray:
+        self._grading = grading_for(values, config.options)
+        rank = {c: i for i, c in enumerate(self._grading.classes)}
+        return values.astype(str).map(rank).to_numpy(dtype=int)
+
+    def check_split(self, y_train: np.ndarray, y_test: np.ndarray, config: TrainingConfig) -> None:
+        super().check_split(y_train, y_test, config)
+        missing = sorted(set(range(len(self.grading(config).classes))) - set(np.unique(y_train)))
+        if missing:
+            names = [self.grading(config).classes[i] for i in missing]
+            raise TrainingDataError(f"{config.scenario}: no training rows for class(es) {', '.join(names)}")
+
+    def fit(self, algorithm: str, params: dict[str, Any], x: pd.DataFrame, y: np.ndarray, config: TrainingConfig):
+        self.check_algorithm(algorithm, config)
+        grading = self.grading(config)
+        booster = fit_booster(x, y, params, objective="multiclass", num_class=len(grading.classes))
+        return BoosterGrader(booster, grading)
+
+    def fit_baseline(self, kind: str, x: pd.DataFrame, y: np.ndarray, config: TrainingConfig):
+        rows = sample_rows(len(x), BASELINE_MAX_ROWS)
+        numeric = [c for c in x.columns if not isinstance(x[c].dtype, pd.CategoricalDtype)]
+        categorical = [c for c in x.columns if c not in numeric]
+        pipeline = linear_pipeline(numeric, categorical, LogisticRegression(max_iter=2000))
+        pipeline.fit(as_linear_input(x.iloc[rows]), y[rows])
+        return LinearGrader(pipeline, self.grading(config))
+
+    def evaluate(self, y: np.ndarray, outputs: pd.DataFrame, config: TrainingConfig) -> dict[str, float]:
+        grading = self.grading(config)
+        predicted = outputs["grade_rank"].to_numpy(dtype=int)
+        return ordinal_metrics(y, predicted, len(grading.classes), grading.under_per_step, grading.high_risk_from)
+
+    def group_summary(self, y: np.ndarray, outputs: pd.DataFrame) -> dict[str, float]:
+        return {"observed_mean_rank": float(np.mean(y)), "mean_grade_rank": float(outputs["grade_rank"].mean())}
+
+    def artifacts(self, view: HoldoutView) -> dict[str, Any]:
+        grading = self.grading(view.config)
+        labels = list(grading.classes)
+        matrix = confusion(view.y, view.outputs["grade_rank"].to_numpy(dtype=int), len(labels))
+        table = pd.DataFrame(matrix, index=pd.Index(labels, name="actual"), columns=labels)
+        return {
+            "confusion_matrix.csv": table.to_csv(),
+            "plots/confusion_matrix.png": confusion_figure(matrix, labels),
+            "grading.json": {
+                "classes_least_to_most_risky": labels,
+                "under_grade_cost_per_step": grading.under_per_step,
+                "over_grade_cost_per_step": grading.over_per_step,
+                "high_risk_classes": labels[grading.high_risk_from :],
+                "cost_matrix_true_by_predicted": grading.costs.tolist(),
+            },
+            "feature_importance.csv": gain_importance(view.estimator.booster).to_csv(index=False),
+        }

@@ -1,0 +1,245 @@
+"""Credit scorecard: monotonic WoE bins + logistic regression scaled to points and grades.
+
+LightGBM can be declared as the challenger: its probability goes through the same points scaling
+and grade cut-offs, so champion and challenger are compared and published on the same scale.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+
+from datafactory.modeling.config import TrainingConfig
+from datafactory.modeling.estimators import fit_booster, gain_importance
+from datafactory.modeling.families.base import (
+    Family,
+    HoldoutView,
+    TrainingDataError,
+    binary_target,
+    check_both_classes,
+)
+from datafactory.modeling.families.binary import fit_logistic
+from datafactory.modeling.metrics import ranking_metrics
+from datafactory.modeling.plots import roc_figure
+from datafactory.modeling.woe import BinningRules, FeatureBinning, fit_binnings
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """Points = offset + factor * ln(good:bad odds), with factor = PDO / ln 2."""
+
+    base_points: float
+    base_odds: float  # good:bad odds at base_points
+    pdo: float  # points to double the odds
+
+    @property
+    def factor(self) -> float:
+        return self.pdo / math.log(2)
+
+    @property
+    def offset(self) -> float:
+        return self.base_points - self.factor * math.log(self.base_odds)
+
+    def points(self, logit_bad: np.ndarray) -> np.ndarray:
+        return self.offset - self.factor * np.asarray(logit_bad, dtype=float)
+
+
+def scaling_from(options: dict[str, Any]) -> Scaling:
+    raw = options.get("scaling") or {}
+    try:
+        return Scaling(float(raw["base_points"]), float(raw["base_odds"]), float(raw["pdo"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise TrainingDataError("scorecard needs scaling: {base_points, base_odds, pdo} in model.yaml") from exc
+
+
+def grades_from(options: dict[str, Any]) -> list[tuple[str, float]]:
+    """Grades best first with the lowest points each needs; the last grade takes everything below."""
+    raw = options.get("grades") or {}
+    grades = [(str(name), -math.inf if low is None else float(low)) for name, low in raw.items()]
+    if len(grades) < 2 or grades[-1][1] != -math.inf:
+        raise TrainingDataError("scorecard grades: list at least two grades, best first, the last with null")
+    lows = [low for _, low in grades]
+    if any(a <= b for a, b in itertools.pairwise(lows)):
+        raise TrainingDataError(f"scorecard grades must need fewer points from best to worst: {raw}")
+    return grades
+
+
+def grade_of(points: np.ndarray, grades: list[tuple[str, float]]) -> np.ndarray:
+    lows = np.array([low for _, low in grades][::-1][1:])  # ascending, without -inf
+    names = np.array([name for name, _ in grades][::-1], dtype=object)
+    return names[np.searchsorted(lows, np.asarray(points, dtype=float), side="right")]
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-9, 1 - 1e-9)
+    return np.log(p / (1 - p))
+
+
+@dataclass
+class WoEScorecard:
+    binnings: list[FeatureBinning]
+    coefficients: np.ndarray
+    intercept: float
+    scaling: Scaling
+    grades: list[tuple[str, float]]
+
+    def _woe(self, x: pd.DataFrame) -> np.ndarray:
+        return np.column_stack([b.transform(x[b.feature]) for b in self.binnings])
+
+    def attribute_points(self) -> list[np.ndarray]:
+        """Whole points per bin (missing bin last) for each feature; a score is their sum."""
+        share = (self.scaling.offset - self.scaling.factor * self.intercept) / len(self.binnings)
+        return [
+            np.rint(-self.scaling.factor * coef * np.append(b.woe, b.missing_woe) + share)
+            for b, coef in zip(self.binnings, self.coefficients, strict=True)
+        ]
+
+    def predict_outputs(self, x: pd.DataFrame) -> pd.DataFrame:
+        logit = self.intercept + self._woe(x) @ self.coefficients
+        table = self.attribute_points()
+        points = np.zeros(len(x))
+        for b, pts in zip(self.binnings, table, strict=True):
+            points += pts[b.bin_index(x[b.feature])]  # bin -1 (missing) reads the last entry
+        return pd.DataFrame(
+            {
+                "probability": 1 / (1 + np.exp(-logit)),
+                "points": points.astype(int),
+                "grade": grade_of(points, self.grades),
+            },
+            index=x.index,
+        )
+
+    def table(self) -> pd.DataFrame:
+        rows = []
+        for b, coef, pts in zip(self.binnings, self.coefficients, self.attribute_points(), strict=True):
+            bins = [
+                *zip(b.labels, b.counts, b.bads, b.woe, strict=True),
+                ("(missing)", b.missing_count, b.missing_bads, b.missing_woe),
+            ]
+            for i, (label, count, bad, woe) in enumerate(bins):
+                rows.append(
+                    {
+                        "feature": b.feature,
+                        "bin": label,
+                        "rows": count,
+                        "bad_rate": round(bad / count, 4) if count else None,
+                        "woe": round(woe, 4),
+                        "points": int(pts[i]),
+                        "iv": round(b.iv, 4),
+                        "trend": b.trend,
+                        "coefficient": round(float(coef), 4),
+                    }
+                )
+        return pd.DataFrame(rows)
+
+
+@dataclass
+class BoosterScorecard:
+    booster: lgb.Booster
+    scaling: Scaling
+    grades: list[tuple[str, float]]
+
+    def predict_outputs(self, x: pd.DataFrame) -> pd.DataFrame:
+        p = np.asarray(self.booster.predict(x), dtype=float)
+        points = np.rint(self.scaling.points(_logit(p)))
+        return pd.DataFrame(
+            {"probability": p, "points": points.astype(int), "grade": grade_of(points, self.grades)}, index=x.index
+        )
+
+
+def fit_woe_scorecard(
+    x: pd.DataFrame, y: np.ndarray, params: dict[str, Any], scaling: Scaling, grades: list[tuple[str, float]]
+) -> WoEScorecard:
+    rules = BinningRules(
+        **{k: params[k] for k in ("max_bins", "initial_bins", "min_bin_share", "min_iv") if k in params}
+    )
+    binnings = [b for b in fit_binnings(x, y, rules) if b.iv >= rules.min_iv]
+    # Evidence (higher WoE = safer) must lower the bad odds: drop features whose sign flips
+    # (collinearity), so every attribute's points move in the direction its bad rate says.
+    while binnings:
+        woe = np.column_stack([b.transform(x[b.feature]) for b in binnings])
+        model = LogisticRegression(C=float(params.get("C", 1.0)), max_iter=1000).fit(woe, y)
+        coefficients = model.coef_[0]
+        if np.all(coefficients < 0):
+            return WoEScorecard(binnings, coefficients, float(model.intercept_[0]), scaling, grades)
+        binnings.pop(int(np.argmax(coefficients)))
+    raise TrainingDataError(f"scorecard: no feature reaches the information value {rules.min_iv}")
+
+
+def grade_table(y: np.ndarray, outputs: pd.DataFrame, grades: list[tuple[str, float]]) -> pd.DataFrame:
+    frame = pd.DataFrame({"grade": outputs["grade"].to_numpy(), "bad": y})
+    table = frame.groupby("grade")["bad"].agg(rows="count", bad_rate="mean").reindex([g for g, _ in grades])
+    table["min_points"] = [low for _, low in grades]
+    return table.reset_index()
+
+
+class ScorecardFamily(Family):
+    name = "scorecard"
+    primary = "points"
+    algorithms = ("woe_logistic", "lightgbm")
+    baselines = ("logistic_regression",)
+    metric_names = ("auc", "ks", "gini")
+
+    def target(self, values: pd.Series, config: TrainingConfig) -> np.ndarray:
+        return binary_target(values, config.options.get("positive"), config.scenario)
+
+    def check_split(self, y_train: np.ndarray, y_test: np.ndarray, config: TrainingConfig) -> None:
+        super().check_split(y_train, y_test, config)
+        check_both_classes(y_train, y_test, config.scenario)
+
+    def fit(self, algorithm: str, params: dict[str, Any], x: pd.DataFrame, y: np.ndarray, config: TrainingConfig):
+        self.check_algorithm(algorithm, config)
+        scaling, grades = scaling_from(config.options), grades_from(config.options)
+        if algorithm == "woe_logistic":
+            return fit_woe_scorecard(x, y, params, scaling, grades)
+        return BoosterScorecard(fit_booster(x, y, params, objective="binary"), scaling, grades)
+
+    def fit_baseline(self, kind: str, x: pd.DataFrame, y: np.ndarray, config: TrainingConfig):
+        return fit_logistic(x, y)
+
+    def evaluate(self, y: np.ndarray, outputs: pd.DataFrame, config: TrainingConfig) -> dict[str, float]:
+        return ranking_metrics(y, outputs["probability"].to_numpy())
+
+    def group_summary(self, y: np.ndarray, outputs: pd.DataFrame) -> dict[str, float]:
+        return {"observed_bad_rate": float(np.mean(y)), "mean_points": float(outputs["points"].mean())}
+
+    def artifacts(self, view: HoldoutView) -> dict[str, Any]:
+        model = view.estimator
+        curves = {type(model).__name__: view.outputs["probability"].to_numpy()}
+        if view.baseline_outputs is not None:
+            curves["logistic baseline"] = view.baseline_outputs["probability"].to_numpy()
+        scaling = model.scaling
+        out: dict[str, Any] = {
+            "plots/roc.png": roc_figure(view.y, curves),
+            "grades_on_holdout.csv": grade_table(view.y, view.outputs, model.grades).to_csv(index=False),
+            "scaling.json": {
+                "base_points": scaling.base_points,
+                "base_odds_good_to_bad": scaling.base_odds,
+                "pdo": scaling.pdo,
+                "factor": scaling.factor,
+                "offset": scaling.offset,
+                "grades_min_points": {g: (None if low == -math.inf else low) for g, low in model.grades},
+            },
+        }
+        if isinstance(model, WoEScorecard):
+            table = model.table()
+            out["scorecard.csv"] = table.to_csv(index=False)
+            out["scorecard.md"] = _markdown_table(table)
+        else:
+            out["feature_importance.csv"] = gain_importance(model.booster).to_csv(index=False)
+        return out
+
+
+def _markdown_table(table: pd.DataFrame) -> str:
+    header = "| " + " | ".join(table.columns) + " |\n|" + "---|" * len(table.columns) + "\n"
+    body = "".join(
+        "| " + " | ".join("" if pd.isna(v) else str(v) for v in row) + " |\n" for row in table.itertuples(False)
+    )
+    return "# Scorecard\n\nPoints per attribute; a supplier's score is the sum over its features.\n\n" + header + body

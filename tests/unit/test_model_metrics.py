@@ -1,0 +1,73 @@
+"""Metric functions: names, directions, costs and PSI on small hand-checked arrays."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from datafactory.modeling.drift import reference_from
+from datafactory.modeling.metrics import (
+    better,
+    binary_metrics,
+    grading_cost_matrix,
+    ordinal_metrics,
+    psi,
+    regression_metrics,
+)
+
+pytestmark = pytest.mark.unit
+
+
+def test_binary_metrics_on_a_perfect_ranking():
+    y = np.array([0, 0, 1, 1])
+    m = binary_metrics(y, np.array([0.1, 0.2, 0.8, 0.9]), cutoff=0.5)
+    assert m == {"auc": 1.0, "ks": 1.0, "gini": 1.0, "pr_auc": 1.0, "precision_at_cutoff": 1.0, "recall_at_cutoff": 1.0}
+
+
+def test_precision_and_recall_at_the_cutoff():
+    y = np.array([0, 1, 1, 0, 1])
+    m = binary_metrics(y, np.array([0.6, 0.7, 0.2, 0.1, 0.9]), cutoff=0.5)
+    assert m["precision_at_cutoff"] == pytest.approx(2 / 3)
+    assert m["recall_at_cutoff"] == pytest.approx(2 / 3)
+
+
+def test_direction_of_improvement_depends_on_the_metric():
+    assert better("auc", 0.81, 0.80, 0.0) and not better("auc", 0.80, 0.80, 0.0)
+    assert better("mape", 0.10, 0.12, 0.01) and not better("mape", 0.115, 0.12, 0.01)
+    assert not better("auc", 0.805, 0.80, 0.01)
+
+
+def test_under_grading_costs_more_than_over_grading():
+    costs = grading_cost_matrix(3, under_per_step=4, over_per_step=1)
+    assert costs.tolist() == [[0, 1, 2], [4, 0, 1], [8, 4, 0]]
+
+
+def test_ordinal_metrics_count_high_risk_applicants_graded_too_low():
+    y = np.array([0, 1, 3, 4, 4])
+    predicted = np.array([0, 1, 1, 4, 2])  # one postpone graded rated, one decline graded exclusion
+    m = ordinal_metrics(y, predicted, n_classes=5, under_per_step=4, high_risk_from=3)
+    assert m["accuracy"] == pytest.approx(0.6)
+    assert m["high_risk_under_graded_rate"] == pytest.approx(2 / 3)
+    assert m["under_grading_cost"] == pytest.approx((2 * 4 + 2 * 4) / 5)
+
+
+def test_regression_metrics():
+    m = regression_metrics(np.array([100.0, 200.0]), np.array([110.0, 180.0]))
+    assert m["mae"] == pytest.approx(15.0)
+    assert m["mape"] == pytest.approx(0.1)
+    assert m["r2"] == pytest.approx(1 - (100 + 400) / 5_000)
+
+
+def test_psi_is_zero_for_the_same_population_and_large_for_a_shift():
+    rng = np.random.default_rng(0)
+    training = rng.normal(0, 1, 20_000)
+    reference = reference_from("probability", training, discrete=False)
+    assert reference.psi(rng.normal(0, 1, 20_000)) < 0.01
+    assert reference.psi(rng.normal(1.0, 1, 20_000)) > 0.25
+    assert psi(np.array([0.5, 0.5]), np.array([0.5, 0.5])) == 0.0
+
+
+def test_psi_over_discrete_grades():
+    reference = reference_from("grade_rank", np.array([0, 0, 1, 1, 2, 2, 3, 4]), discrete=True)
+    assert reference.psi(np.array([0, 0, 1, 1, 2, 2, 3, 4])) == pytest.approx(0.0)
+    assert reference.psi(np.array([4, 4, 4, 4, 4, 4, 3, 3])) > 0.25

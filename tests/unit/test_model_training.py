@@ -1,0 +1,142 @@
+"""The generic trainer on small synthetic tables: column inference, each family learns, tuning, bad data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from datafactory.modeling.columns import MISSING, infer_schema
+from datafactory.modeling.config import training_config
+from datafactory.modeling.families.base import TrainingDataError
+from datafactory.modeling.train import train_candidate
+from datafactory.specs import SpecError
+
+pytestmark = pytest.mark.unit
+
+CLASSES = ["standard", "rated", "exclusion", "postpone", "decline"]
+
+
+def _frame(n: int = 2000, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x1, x2 = rng.normal(size=n), rng.normal(size=n)
+    kind = rng.choice(["a", "b", "c"], n)
+    logit = -1.5 + 1.5 * x1 - x2 + 1.0 * (kind == "a")
+    return pd.DataFrame(
+        {
+            "id": [f"row{i}" for i in range(n)],
+            "x1": x1,
+            "x2": x2,
+            "kind": kind,
+            "region_code": rng.choice(["330281", "330502"], n),
+            "bad": (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int),
+        }
+    )
+
+
+def _config(**overrides):
+    raw = {
+        "scenario": "synthetic",
+        "target": "bad",
+        "id_column": "id",
+        "family": "binary",
+        "algorithm": "lightgbm",
+        "params": {"num_boost_round": 60, "num_leaves": 7},
+        "baseline": "logistic_regression",
+        "promotion": {"metric": "auc"},
+        "group_column": "region_code",
+        "passthrough": ["region_code"],
+    }
+    return training_config(raw | overrides)
+
+
+def test_columns_are_inferred_numeric_categorical_or_ignored_with_a_reason():
+    frame = _frame(300).assign(
+        when=pd.Timestamp("2026-01-01"), code=[f"c{i}" for i in range(300)], empty=np.nan, flag=True
+    )
+    schema, ignored = infer_schema(frame, exclude={"id", "bad"})
+    assert schema.numeric == ("x1", "x2", "flag")
+    assert schema.categorical == ("kind", "region_code")
+    assert set(ignored) == {"when", "code", "empty"}
+    assert "identifier" in ignored["code"]
+
+
+def test_unseen_and_missing_categories_become_missing_in_the_matrix():
+    schema, _ = infer_schema(pd.DataFrame({"kind": ["a", "b"], "n": [1.0, 2.0]}), exclude=set())
+    schema = schema.with_levels(pd.DataFrame({"kind": ["a", "b"]}))
+    matrix = schema.matrix(pd.DataFrame({"kind": ["a", "zzz", None], "n": [1, 2, 3]}))
+    assert matrix["kind"].isna().tolist() == [False, True, True]
+    assert schema.external(pd.DataFrame({"kind": [None], "n": [1]}))["kind"].tolist() == [MISSING]
+    assert matrix["n"].dtype == "float64"
+
+
+def test_binary_family_learns_and_reports_every_metric_per_region():
+    trained = train_candidate(_frame(), _config(), _config().candidates[0])
+    assert trained.metrics["auc"] > 0.8
+    assert set(trained.metrics) == {"auc", "ks", "gini", "pr_auc", "precision_at_cutoff", "recall_at_cutoff"}
+    assert trained.baseline_metrics["auc"] > 0.8
+    assert "region_code" not in trained.features  # passthrough: fairness only
+    assert trained.fairness["group"].tolist() == ["330281", "330502"]
+    assert (trained.fairness["auc"] > 0.7).all()
+
+
+def test_tuning_tries_every_grid_point_and_keeps_the_best():
+    config = _config(tuning={"metric": "auc", "grid": {"num_leaves": [2, 7], "num_boost_round": [2, 60]}})
+    trained = train_candidate(_frame(), config, config.candidates[0])
+    assert len(trained.trials) == 4
+    best = max(trained.trials, key=lambda t: t.metrics["auc"])
+    assert trained.params["num_leaves"] == best.params["num_leaves"]
+    assert trained.params["num_boost_round"] == best.params["num_boost_round"]
+
+
+def test_training_is_deterministic():
+    first = train_candidate(_frame(), _config(), _config().candidates[0])
+    second = train_candidate(_frame(), _config(), _config().candidates[0])
+    assert first.metrics == second.metrics
+    pd.testing.assert_frame_equal(first.holdout_outputs, second.holdout_outputs)
+
+
+def test_ordinal_family_grades_in_declared_order_and_prefers_over_grading():
+    frame = _frame()
+    rng = np.random.default_rng(3)
+    risk = 1.3 * frame["x1"] + rng.normal(scale=0.5, size=len(frame))
+    frame["decision"] = np.array(CLASSES)[np.digitize(risk, [-0.5, 0.3, 1.0, 1.7])]
+    config = _config(
+        family="ordinal",
+        target="decision",
+        classes=CLASSES,
+        costs={"under_grade_per_step": 5, "over_grade_per_step": 1},
+        high_risk=["postpone", "decline"],
+        promotion={"metric": "macro_f1"},
+    )
+    trained = train_candidate(frame, config, config.candidates[0])
+    assert trained.metrics["macro_f1"] > 0.4
+    assert set(trained.holdout_outputs["grade"]) <= set(CLASSES)
+    ranks = trained.holdout_outputs["grade_rank"].to_numpy()
+    assert np.mean(ranks < trained.holdout_y) < np.mean(ranks > trained.holdout_y)  # errs on the safe side
+    assert "confusion_matrix.csv" in trained.artifacts
+
+
+def test_regression_family_learns_expected_values():
+    frame = _frame()
+    rng = np.random.default_rng(4)
+    frame["area"] = rng.lognormal(8, 1, len(frame))
+    frame["energy"] = frame["area"] * 90 * np.exp(0.3 * frame["x1"] + rng.normal(scale=0.1, size=len(frame)))
+    config = _config(
+        family="regression", target="energy", target_transform="log", baseline="ridge", promotion={"metric": "mape"}
+    )
+    trained = train_candidate(frame.drop(columns=["bad"]), config, config.candidates[0])
+    assert trained.metrics["r2"] > 0.8
+    assert trained.metrics["mape"] < 0.25
+
+
+def test_bad_targets_and_specs_fail_with_a_clear_message():
+    frame = _frame()
+    with pytest.raises(TrainingDataError, match="say which one is positive"):
+        train_candidate(frame.assign(bad=np.where(frame["bad"] == 1, "yes", "no")), _config(), _config().candidates[0])
+    with pytest.raises(TrainingDataError, match="single class"):
+        train_candidate(frame.assign(bad=0), _config(), _config().candidates[0])
+    with pytest.raises(TrainingDataError, match="not in the data"):
+        train_candidate(frame.drop(columns=["bad"]), _config(), _config().candidates[0])
+    with pytest.raises(SpecError, match="family"):
+        _config(family="neural")
