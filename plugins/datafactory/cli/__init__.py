@@ -7,10 +7,10 @@ import sys
 
 from rich.console import Console
 
-from datafactory.cli import model, products, pulls, run
+from datafactory.cli import model, products, pulls, quarantine, run
 
 console = Console(stderr=True)
-COMMANDS = (run, pulls, products, model)
+COMMANDS = (run, pulls, products, model, quarantine)
 
 
 def main(argv: list[str] | None = None) -> int:

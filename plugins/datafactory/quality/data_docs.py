@@ -21,7 +21,7 @@ _LONG_LIST = 20  # kwargs lists longer than this (reference key sets) are summar
 
 def sanitized_result(result: Any, personal_columns: set[str]) -> dict[str, Any]:
     """GE's result as JSON with every sample value masked, personal columns hidden whole, and
-    reference key sets reduced to their size."""
+    long kwargs lists (reference key sets) cut to their first values, noted in the meta."""
     data = result.to_json_dict()
     for item in data["results"]:
         kwargs = item["expectation_config"]["kwargs"]
@@ -29,7 +29,8 @@ def sanitized_result(result: Any, personal_columns: set[str]) -> dict[str, Any]:
         personal = bool(columns & personal_columns)
         for key, value in list(kwargs.items()):
             if isinstance(value, list) and len(value) > _LONG_LIST:
-                kwargs[key] = f"<{len(value)} values>"
+                kwargs[key] = value[:_LONG_LIST]
+                item["expectation_config"].setdefault("meta", {})[key] = f"first {_LONG_LIST} of {len(value)} shown"
         details = item.get("result") or {}
         if "partial_unexpected_list" in details:
             details["partial_unexpected_list"] = [_mask(v, personal) for v in details["partial_unexpected_list"]]
@@ -60,6 +61,7 @@ def build_data_docs(zones: Zones, logical_date: date) -> dict[str, str]:
     to the reports folder."""
     from great_expectations.core.expectation_validation_result import ExpectationSuiteValidationResultSchema
 
+    import datafactory.quality.custom_expectations  # noqa: F401  pages render the custom expectations too
     from datafactory.quality.runner import _context
 
     site = zones.reports() / "data_docs"

@@ -49,7 +49,10 @@ def suite_parameters(
     logical_date: date,
     zones: Zones,
     row_count_tolerance: float = DEFAULT_ROW_COUNT_TOLERANCE,
+    reference_as_of: date | None = None,
 ) -> dict[str, Any]:
+    """`reference_as_of` picks the referenced feeds' snapshot (default: the run's date; a release
+    of old quarantined rows checks against the newest)."""
     values: dict[str, Any] = {
         "logical_date": logical_date.isoformat(),
         "row_count_tolerance": row_count_tolerance,
@@ -59,7 +62,7 @@ def suite_parameters(
     for name in parameter_names(suite_json):
         if name.startswith(REFERENCE_PREFIX):
             feed, column = name[len(REFERENCE_PREFIX) :].split("__", 1)
-            keys = _snapshot(zones, feed, logical_date, column)
+            keys = _snapshot(zones, feed, reference_as_of or logical_date, column)
             values[name] = [] if keys is None else keys.dropna().unique().tolist()
         elif name.startswith((PSI_EDGES_PREFIX, PSI_SHARES_PREFIX)):
             column = name.split("__", 1)[1]

@@ -1,4 +1,5 @@
-"""Reviewer's quality report: one static HTML page per run date, and an index across runs."""
+"""Reviewer's quality report: one static HTML page per run date, an index with trends across runs,
+and GE Data Docs beside them. Every value shown comes from the masked quality results."""
 
 from __future__ import annotations
 
@@ -8,11 +9,15 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from datafactory.quality.charts import line_chart, nice_max, stacked_bars
 from datafactory.zones import Zones
 
-_STYLE = """body{font-family:system-ui,sans-serif;margin:2rem;color:#222}table{border-collapse:collapse;margin:1rem 0}
-td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}th{background:#f3f3f3}.bad{color:#b00020;font-weight:bold}
-.ok{color:#0a7a2f}code{background:#f6f6f6;padding:0 3px}"""
+_STYLE = """body{font-family:system-ui,sans-serif;margin:2rem;color:#222;max-width:1200px}
+table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}
+th{background:#f3f3f3}td.n{text-align:right;font-variant-numeric:tabular-nums}.bad{color:#b00020;font-weight:bold}
+.warn{color:#9a6700}.ok{color:#0a7a2f}code{background:#f6f6f6;padding:0 3px}.chart{display:block;margin:1rem 0}
+.totals span{display:inline-block;margin-right:2rem;font-size:1.1rem}"""
+TOP_FAILING = 8
 
 
 def load_results(zones: Zones, logical_date: date) -> list[dict[str, Any]]:
@@ -27,37 +32,111 @@ def _page(title: str, body: str) -> str:
     )
 
 
-def render_run(logical_date: date, results: list[dict[str, Any]]) -> str:
-    rows = []
+def balanced(result: dict[str, Any]) -> bool:
+    return result["rows_in"] == result["rows_conformed"] + result["rows_quarantined"]
+
+
+def _samples(values: list[Any]) -> str:
+    return ", ".join(f"<code>{escape(str(v))}</code>" for v in values)
+
+
+def render_run(logical_date: date, results: list[dict[str, Any]], docs: dict[str, str] | None = None) -> str:
+    docs = docs or {}
+    rows_in = sum(r["rows_in"] for r in results)
+    conformed = sum(r["rows_conformed"] for r in results)
+    quarantined = sum(r["rows_quarantined"] for r in results)
+    feeds = []
     for r in results:
-        balanced = r["rows_in"] == r["rows_conformed"] + r["rows_quarantined"]
-        rows.append(
-            f"<tr><td>{escape(r['source'])}</td><td>{r['rows_in']}</td><td>{r['rows_conformed']}</td>"
-            f"<td>{r['rows_quarantined']}</td><td class='{'ok' if balanced else 'bad'}'>"
-            f"{'balanced' if balanced else 'UNBALANCED'}</td></tr>"
+        ok = balanced(r)
+        doc = docs.get(r["source"])
+        link = f"<a href='../{escape(doc)}'>Data Docs</a>" if doc else ""
+        feeds.append(
+            f"<tr><td>{escape(r['source'])}</td><td class='n'>{r['rows_in']}</td>"
+            f"<td class='n'>{r['rows_conformed']}</td>"
+            f"<td class='n'>{r['rows_quarantined']}</td><td class='n'>{r.get('rows_released', 0)}</td>"
+            f"<td class='{'ok' if ok else 'bad'}'>{'balanced' if ok else 'UNBALANCED'}</td>"
+            f"<td class='n'>{len(r.get('warnings', []))}</td>"
+            f"<td>{link}</td></tr>"
         )
     failing = []
     for r in results:
         for e in r["expectations"]:
-            if not e["success"]:
-                samples = ", ".join(escape(str(v)) for v in e["sample_values"])
-                failing.append(
-                    f"<tr><td>{escape(r['source'])}</td><td><code>{escape(e['label'])}</code></td>"
-                    f"<td>{escape(e['severity'])}</td><td>{e['unexpected_count']}</td><td>{samples}</td></tr>"
-                )
+            if e["success"]:
+                continue
+            css = {"critical": "bad", "warning": "warn"}.get(e["severity"], "")
+            observed = "" if e.get("observed") is None else escape(str(e["observed"]))
+            failing.append(
+                f"<tr><td>{escape(r['source'])}</td><td><code>{escape(e['label'])}</code></td>"
+                f"<td class='{css}'>{escape(e['severity'])}</td><td class='n'>{e['unexpected_count']}</td>"
+                f"<td>{_samples(e['sample_values'])}</td><td>{observed}</td></tr>"
+            )
     critical = [f"<li class='bad'>{escape(r['source'])}: {escape(c)}</li>" for r in results for c in r["critical"]]
     body = (
-        "<h2>Rows per feed</h2><table><tr><th>feed</th><th>rows in</th><th>passed (conformed)</th>"
-        "<th>quarantined</th><th>accounting</th></tr>" + "".join(rows) + "</table>"
+        "<p><a href='../index.html'>All runs and trends</a> · <a href='../data_docs/index.html'>GE Data Docs</a></p>"
+        f"<p class='totals'><span>rows in <b id='rows-in'>{rows_in}</b></span>"
+        f"<span>passed <b id='rows-conformed'>{conformed}</b></span>"
+        f"<span>quarantined <b id='rows-quarantined'>{quarantined}</b></span>"
+        f"<span>critical failures <b id='critical-count'>{len(critical)}</b></span></p>"
         "<h2>Critical failures</h2>"
         + (f"<ul>{''.join(critical)}</ul>" if critical else "<p class='ok'>None.</p>")
-        + "<h2>Failing expectations</h2><table><tr><th>feed</th><th>expectation</th><th>severity</th>"
-        "<th>rows</th><th>sample values (masked)</th></tr>" + "".join(failing) + "</table>"
+        + "<h2>Rows per feed</h2><table><tr><th>feed</th><th>rows in</th><th>passed (conformed)</th>"
+        "<th>quarantined</th><th>released</th><th>accounting</th><th>warnings</th><th>GE</th></tr>"
+        + "".join(feeds)
+        + "</table><h2>Failing expectations</h2><p>Sample values are masked: personal fields are never shown, "
+        "resident IDs keep their first and last four characters.</p><table><tr><th>feed</th><th>expectation</th>"
+        "<th>severity</th><th>rows</th><th>sample values (masked)</th><th>observed</th></tr>"
+        + ("".join(failing) or "<tr><td colspan='6' class='ok'>Every expectation passed.</td></tr>")
+        + "</table>"
     )
     return _page(f"Quality report {logical_date.isoformat()}", body)
 
 
+def _pass_rate(result: dict[str, Any]) -> float | None:
+    total = len(result["expectations"])
+    return sum(e["success"] for e in result["expectations"]) / total if total else None
+
+
+def trend_series(runs: list[tuple[str, list[dict[str, Any]]]]) -> dict[str, dict[str, list]]:
+    """Per run: pass rate per suite, quarantine rate per feed, failing rows per top expectation."""
+    by_day = [{r["source"]: r for r in results} for _, results in runs]
+    feeds = sorted({feed for day in by_day for feed in day})
+    pass_rate = {f: [_pass_rate(d[f]) if f in d else None for d in by_day] for f in feeds}
+    quarantine = {
+        f: [d[f]["rows_quarantined"] / d[f]["rows_in"] if f in d and d[f]["rows_in"] else None for d in by_day]
+        for f in feeds
+    }
+    totals: dict[str, int] = {}
+    per_day: list[dict[str, int]] = []
+    for day in by_day:
+        counts: dict[str, int] = {}
+        for feed, r in day.items():
+            for e in r["expectations"]:
+                if not e["success"]:
+                    label = f"{feed}: {e['label'].removeprefix('expect_').removeprefix('column_values_to_')}"
+                    counts[label] = counts.get(label, 0) + max(int(e["unexpected_count"]), 1)
+        per_day.append(counts)
+        for label, n in counts.items():
+            totals[label] = totals.get(label, 0) + n
+    top = sorted(totals, key=lambda k: (-totals[k], k))[:TOP_FAILING]
+    failing = {label: [counts.get(label, 0) for counts in per_day] for label in top}
+    return {"pass_rate": pass_rate, "quarantine_rate": quarantine, "top_failing": failing}
+
+
 def render_index(runs: list[tuple[str, list[dict[str, Any]]]]) -> str:
+    days = [day for day, _ in runs]
+    trends = trend_series(runs)
+    quarantine_values = [v for values in trends["quarantine_rate"].values() for v in values if v is not None]
+    charts = (
+        line_chart("Pass rate per suite (share of expectations met)", days, trends["pass_rate"], 1.0, "{:.0%}")
+        + line_chart(
+            "Quarantine rate per feed (share of rows in)",
+            days,
+            trends["quarantine_rate"],
+            nice_max(quarantine_values, 0.01),
+            "{:.1%}",
+        )
+        + stacked_bars("Top failing expectations over time (failing rows)", days, trends["top_failing"])
+    )
     rows = []
     for day, results in runs:
         rows_in = sum(r["rows_in"] for r in results)
@@ -65,22 +144,27 @@ def render_index(runs: list[tuple[str, list[dict[str, Any]]]]) -> str:
         critical = sum(len(r["critical"]) for r in results)
         rate = quarantined / rows_in if rows_in else 0.0
         rows.append(
-            f"<tr><td><a href='{day}/index.html'>{day}</a></td><td>{len(results)}</td><td>{rows_in}</td>"
-            f"<td>{quarantined}</td><td>{rate:.2%}</td><td class='{'bad' if critical else 'ok'}'>{critical}</td></tr>"
+            f"<tr><td><a href='{day}/index.html'>{day}</a></td><td class='n'>{len(results)}</td>"
+            f"<td class='n'>{rows_in}</td><td class='n'>{quarantined}</td><td class='n'>{rate:.2%}</td>"
+            f"<td class='{'bad' if critical else 'ok'}'>{critical}</td></tr>"
         )
     body = (
-        "<table><tr><th>run date</th><th>feeds</th><th>rows in</th><th>quarantined</th><th>quarantine rate</th>"
-        "<th>critical</th></tr>" + "".join(rows) + "</table>"
+        "<p><a href='data_docs/index.html'>GE Data Docs</a> (every suite and run, as GE renders them)</p>"
+        "<h2>Trends</h2>" + charts + "<h2>Runs</h2><table><tr><th>run date</th><th>feeds</th><th>rows in</th>"
+        "<th>quarantined</th><th>quarantine rate</th><th>critical</th></tr>" + "".join(rows) + "</table>"
     )
     return _page("Quality reports", body)
 
 
 def write_reports(zones: Zones, logical_date: date) -> Path:
-    """Write the run's page and refresh the index; returns the run page's path."""
+    """Build the run's Data Docs, write the run's page and refresh the index; returns the run page."""
+    from datafactory.quality.data_docs import build_data_docs
+
     out = zones.reports()
+    docs = build_data_docs(zones, logical_date)
     page = out / logical_date.isoformat() / "index.html"
     page.parent.mkdir(parents=True, exist_ok=True)
-    page.write_text(render_run(logical_date, load_results(zones, logical_date)), encoding="utf-8")
+    page.write_text(render_run(logical_date, load_results(zones, logical_date), docs), encoding="utf-8")
     days = sorted(p.name for p in (zones.home / "quality").iterdir() if p.is_dir())
     runs = [(d, load_results(zones, date.fromisoformat(d))) for d in days]
     (out / "index.html").write_text(render_index(runs), encoding="utf-8")
