@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, timedelta
 from pathlib import Path
@@ -61,13 +63,43 @@ def next_logical_date(settings: Settings) -> date:
 
 
 def deliver_upstream(settings: Settings, logical_date: date) -> int:
-    from datafactory.sources.simulator.deliver import deliver_day
+    """The simulator delivers the day to every channel: exchange DB, sharing platform, file drops."""
+    from datafactory.sources.landing import open_landing
+    from datafactory.sources.simulator.deliver import Scale, Targets, deliver_everything
+    from datafactory.specs import load_sources
 
-    if settings.exchange_url.startswith("sqlite:///"):
-        Path(settings.exchange_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(settings.exchange_url)
+    for url in (settings.exchange_url, settings.platform_url):
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    targets = Targets(
+        sa.create_engine(settings.exchange_url),
+        sa.create_engine(settings.platform_url),
+        open_landing(settings.landing_url, settings.s3_endpoint_url),
+    )
     first = date.fromisoformat(settings.first_logical_date)
-    return deliver_day(engine, settings.seed, settings.enterprises, first, logical_date)
+    specs = load_sources(settings.repo)
+    delivered = deliver_everything(targets, specs, settings.seed, Scale(settings.enterprises), first, logical_date)
+    return sum(delivered.values())
+
+
+@contextmanager
+def simulated_platform() -> Iterator[str | None]:
+    """Serve the simulated sharing-platform API on loopback while the DAGs run, unless a real
+    platform is configured (DATAFACTORY_API_URL). Tasks find it through that variable."""
+    from datafactory.settings import load_settings
+
+    settings = load_settings()
+    if settings.api_url:
+        yield settings.api_url
+        return
+    from datafactory.sources.simulator.api_server import PlatformApi
+
+    with PlatformApi(settings.platform_url, settings.api_key, settings.api_secret()) as api:
+        os.environ["DATAFACTORY_API_URL"] = api.url
+        try:
+            yield api.url
+        finally:
+            os.environ.pop("DATAFACTORY_API_URL", None)
 
 
 def critical_reasons(logical_date: date) -> list[str]:
@@ -95,10 +127,11 @@ def run_dags(dag_ids: list[str], logical_date: date) -> dict[str, str]:
         raise RunFailedError(f"DAG import errors: {bag.import_errors}")
     stamp = datetime.combine(logical_date, datetime.min.time(), tzinfo=UTC)
     states = {}
-    for dag_id in dag_ids:
-        run = bag.get_dag(dag_id).test(logical_date=stamp, run_conf={"logical_date": logical_date.isoformat()})
-        states[dag_id] = str(run.state)
-        if states[dag_id] != "success":
-            reasons = "; ".join(critical_reasons(logical_date)) or "see the task log above"
-            raise RunFailedError(f"{dag_id} ended {states[dag_id]} for {logical_date}: {reasons}")
+    with simulated_platform():
+        for dag_id in dag_ids:
+            run = bag.get_dag(dag_id).test(logical_date=stamp, run_conf={"logical_date": logical_date.isoformat()})
+            states[dag_id] = str(run.state)
+            if states[dag_id] != "success":
+                reasons = "; ".join(critical_reasons(logical_date)) or "see the task log above"
+                raise RunFailedError(f"{dag_id} ended {states[dag_id]} for {logical_date}: {reasons}")
     return states

@@ -24,6 +24,10 @@ class Settings:
     enterprises: int
     first_logical_date: str
     auto_approve: bool
+    api_url: str | None = None  # data-sharing platform API; unset: the simulator serves one on loopback
+    api_key: str = "datafactory"  # app key for the platform's token endpoint (the secret is never in the repo)
+    landing_url: str = ""  # file drops: a local folder or s3://bucket/prefix
+    platform_url: str = ""  # the simulated sharing platform's own store (what its API serves)
 
     def zone(self, name: str) -> Path:
         return self.home / name
@@ -41,6 +45,32 @@ class Settings:
             with os.fdopen(fd, "w") as fh:
                 fh.write(secrets.token_hex(32))
         return key_file.read_text().strip().encode()
+
+    def api_secret(self) -> str:
+        """App secret for the sharing-platform API: DATAFACTORY_API_SECRET, else generated once under var/."""
+        return os.environ.get("DATAFACTORY_API_SECRET") or _install_secret(self.home / "secrets" / "api.secret")
+
+    def sm4_key(self) -> bytes:
+        """128-bit SM4 key for personal values that must be kept: DATAFACTORY_SM4_KEY (32 hex digits),
+        else generated once under var/ (never from the repository)."""
+        text = os.environ.get("DATAFACTORY_SM4_KEY") or _install_secret(self.home / "secrets" / "sm4.key", 16)
+        key = bytes.fromhex(text)
+        if len(key) != 16:
+            raise ValueError("DATAFACTORY_SM4_KEY must be 32 hex digits (a 128-bit SM4 key)")
+        return key
+
+
+def _install_secret(path: Path, nbytes: int = 32) -> str:
+    """A random hex secret created once with owner-only permissions; later calls read it back."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another task created it first
+            return path.read_text().strip()
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(nbytes))
+    return path.read_text().strip()
 
 
 def _flag(name: str, default: bool) -> bool:
@@ -64,4 +94,16 @@ def load_settings() -> Settings:
         enterprises=int(env("DATAFACTORY_ENTERPRISES", "3000")),
         first_logical_date=env("DATAFACTORY_FIRST_DATE", "2026-11-01"),
         auto_approve=_flag("DATAFACTORY_AUTO_APPROVE", True),
+        api_url=env("DATAFACTORY_API_URL") or None,
+        api_key=env("DATAFACTORY_API_KEY", "datafactory"),
+        landing_url=env("DATAFACTORY_LANDING_URL", str(home / "upstream" / "landing")),
+        platform_url=env("DATAFACTORY_PLATFORM_URL", f"sqlite:///{home}/upstream/platform.db"),
     )
+
+
+def process_hostname() -> str:
+    """Airflow's `[core] hostname_callable`: DATAFACTORY_HOSTNAME if set, else the FQDN. Lets several
+    Celery workers on one machine record distinct task_instance.hostname values."""
+    import socket
+
+    return os.environ.get("DATAFACTORY_HOSTNAME") or socket.getfqdn()

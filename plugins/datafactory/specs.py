@@ -23,9 +23,12 @@ class SourceSpec:
     keys: list[str]
     watermark_column: str
     columns: dict[str, str]
-    pii: dict[str, str] = field(default_factory=dict)
+    pii: dict[str, Any] = field(default_factory=dict)  # column -> action, or {action, validate}
     schedule: str = "@daily"
     suite: str = ""
+    renames: dict[str, str] = field(default_factory=dict)  # known upstream name -> spec column name
+    options: dict[str, Any] = field(default_factory=dict)  # channel options (dataset, file pattern, ...)
+    watermark_lookback_hours: float = 6.0  # re-read this far behind the watermark to catch late rows
 
 
 @dataclass(frozen=True)

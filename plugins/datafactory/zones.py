@@ -33,6 +33,10 @@ class Zones:
     def quarantine_partition(self, source: str, logical_date: date) -> Path:
         return self.home / "quarantine" / source / f"ds={logical_date.isoformat()}"
 
+    def ingest_quarantine(self, source: str, logical_date: date) -> Path:
+        """Whole files and malformed rows that ingest set aside, before any validation."""
+        return self.home / "quarantine" / "_ingest" / source / f"ds={logical_date.isoformat()}"
+
     def quality_result(self, logical_date: date, source: str) -> Path:
         return self.home / "quality" / logical_date.isoformat() / f"{source}.json"
 

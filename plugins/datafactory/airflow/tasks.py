@@ -19,6 +19,7 @@ def pull(source: str, context: dict[str, Any]) -> dict[str, Any]:
     from datafactory.settings import load_settings
     from datafactory.sources.ingest import ingest
     from datafactory.sources.ledger import Ledger
+    from datafactory.sources.upstream import Upstream
     from datafactory.specs import load_sources
     from datafactory.zones import Zones
 
@@ -28,10 +29,11 @@ def pull(source: str, context: dict[str, Any]) -> dict[str, Any]:
         spec,
         run_date(context),
         run_id(context),
-        upstream=_engine(settings.exchange_url),
+        upstream=Upstream.from_settings(settings),
         ledger=Ledger(_engine(settings.state_url)),
         zones=Zones(settings.home),
         pseudonym_key=settings.pseudonym_key(),
+        sm4_key=settings.sm4_key(),
     )
     return asdict(result)
 

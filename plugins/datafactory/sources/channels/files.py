@@ -1,0 +1,176 @@
+"""File-drop channel: CSV (GBK, UTF-8 with or without BOM) and XLSX files in a landing folder or S3 prefix.
+
+A file is taken exactly once, by content: its SHA-256 is receipted with the pull, so the same bytes
+arriving again under another name are a duplicate delivery, and a corrected re-send (new bytes) is
+new. A file dated after the logical date waits for its own run; a file dated earlier that arrives
+late is taken by the next run. When the provider sends control files (`<file>.ok` holding rows,
+bytes and sha256), a data file without one is still in flight and waits, and a mismatch means a
+truncated or corrupt file. Such a file is quarantined whole with its reason, and so is a file that
+cannot be decoded or parsed, or whose columns drifted in a way the spec does not map.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+import pandas as pd
+
+from datafactory.sources.channels import ChannelError, Delivery, QuarantinedFile, Receipt, Unit, Window
+from datafactory.sources.drift import Drift, align
+from datafactory.sources.fileparse import FileRejected, parse_file
+from datafactory.sources.landing import Landing
+from datafactory.sources.retry import Backoff, RetriesExhaustedError, TransientError, with_retries
+from datafactory.specs import SourceSpec
+
+CONTROL_SUFFIX = ".ok"
+DATA_SUFFIXES = (".csv", ".xlsx")
+_DATE_IN_NAME = re.compile(r"(20\d{2})(\d{2})(\d{2})")
+
+
+def delivery_date(name: str) -> date | None:
+    """The date a provider stamped into the file name (YYYYMMDD), if any."""
+    match = _DATE_IN_NAME.search(name.rsplit("/", 1)[-1])
+    if not match:
+        return None
+    try:
+        return date(int(match[1]), int(match[2]), int(match[3]))
+    except ValueError:
+        return None
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass
+class Examined:
+    """One file's verdict: a unit to land (with its malformed rows), or a reason to quarantine it whole."""
+
+    unit: Unit | None
+    rejected: pd.DataFrame | None
+    problem: str | None
+    drift: Drift
+    rows: int
+
+
+def examine(spec: SourceSpec, name: str, data: bytes, control: dict | None) -> Examined:
+    """Control-file check, parse, and column alignment of one file. Pure."""
+    opts = spec.options
+    if control is not None and control.get("_unreadable"):
+        return Examined(None, None, "control file is not readable JSON", Drift(), _rows_hint(name, data))
+    if control is not None:
+        if "bytes" in control and int(control["bytes"]) != len(data):
+            problem = f"truncated: control file says {control['bytes']} bytes, received {len(data)}"
+            return Examined(None, None, problem, Drift(), _rows_hint(name, data))
+        if "sha256" in control and control["sha256"] != sha256(data):
+            return Examined(
+                None, None, "corrupt: SHA-256 differs from the control file", Drift(), _rows_hint(name, data)
+            )
+    try:
+        parsed = parse_file(name, data, opts.get("encoding", "utf-8"), bool(opts.get("require_final_newline", True)))
+    except FileRejected as exc:
+        return Examined(None, None, str(exc), Drift(), _rows_hint(name, data))
+    if control is not None and "rows" in control and int(control["rows"]) != parsed.rows_seen:
+        problem = f"truncated: control file says {control['rows']} rows, the file holds {parsed.rows_seen}"
+        return Examined(None, None, problem, Drift(), parsed.rows_seen)
+    frame, drift = align(parsed.frame, spec)
+    if drift.blocking:
+        return Examined(None, None, f"schema drift: {drift.summary(spec.name)}", drift, parsed.rows_seen)
+    return Examined(Unit(name, frame), parsed.rejected, None, drift, parsed.rows_seen)
+
+
+def _rows_hint(name: str, data: bytes) -> int:
+    """Data rows in a file that could not be parsed, counted as well as they can be (0 for XLSX)."""
+    if not name.lower().endswith(".csv"):
+        return 0
+    return max(0, sum(1 for line in data.splitlines() if line.strip()) - 1)
+
+
+class FileDropChannel:
+    name = "files"
+
+    def __init__(
+        self,
+        landing: Landing,
+        receipts: Callable[[str], list[tuple[str, str]]],
+        backoff: Backoff | None = None,
+    ):
+        """`receipts(feed)` lists (name, sha256) of every file the feed's earlier pulls handled."""
+        self.landing = landing
+        self.receipts = receipts
+        self.backoff = backoff or Backoff(attempts=4, base_s=0.5)
+
+    def fetch(self, spec: SourceSpec, window: Window) -> Delivery:
+        opts = spec.options
+        listing = self._retry(lambda: self.landing.list(opts.get("folder", spec.name)))
+        controls = {o.name[: -len(CONTROL_SUFFIX)] for o in listing if o.name.endswith(CONTROL_SUFFIX)}
+        handled = set(self.receipts(spec.name))
+        known = {digest for _, digest in handled}
+        delivery = Delivery()
+        rejected: list[pd.DataFrame] = []
+        for obj in sorted(listing, key=lambda o: (delivery_date(o.name) or date.min, o.name)):
+            base = obj.name.rsplit("/", 1)[-1]
+            if not base.lower().endswith(DATA_SUFFIXES) or not fnmatch.fnmatch(base, opts.get("pattern", "*")):
+                continue
+            stamped = delivery_date(obj.name)
+            if stamped is not None and stamped > window.logical_date:
+                continue  # belongs to a later run
+            if opts.get("control_file") and obj.name not in controls:
+                delivery.notes.append(f"{base}: no control file yet, waiting")
+                continue
+            data = self._retry(lambda name=obj.name: self.landing.read(name))
+            digest = sha256(data)
+            if (obj.name, digest) in handled:
+                continue  # still lying in the landing area; taken by an earlier pull
+            if digest in known:
+                delivery.receipts.append(
+                    Receipt(obj.name, digest, len(data), "duplicate", "same bytes as a file taken before")
+                )
+                delivery.transport_duplicates += examine(spec, obj.name, data, None).rows
+                continue
+            known.add(digest)
+            delivery.bytes += len(data)
+            control = self._control(obj.name) if obj.name in controls else None
+            verdict = examine(spec, obj.name, data, control)
+            delivery.drift = delivery.drift.merge(verdict.drift)
+            if verdict.problem is not None:
+                delivery.quarantined_files.append(
+                    QuarantinedFile(obj.name, digest, data, verdict.problem, verdict.rows)
+                )
+                delivery.receipts.append(Receipt(obj.name, digest, len(data), "quarantined", verdict.problem))
+                continue
+            delivery.units.append(verdict.unit)
+            if verdict.rejected is not None and len(verdict.rejected):
+                rejected.append(verdict.rejected)
+            delivery.receipts.append(Receipt(obj.name, digest, len(data), "landed"))
+        if rejected:
+            delivery.rejected_rows = pd.concat(rejected, ignore_index=True)
+        return delivery
+
+    def _control(self, name: str) -> dict:
+        raw = self._retry(lambda: self.landing.read(name + CONTROL_SUFFIX))
+        try:
+            control = json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            control = None
+        return control if isinstance(control, dict) else {"_unreadable": True}
+
+    def _retry(self, call):
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        def attempt():
+            try:
+                return call()
+            except (ConnectionError, TimeoutError) as exc:
+                raise TransientError(str(exc)) from exc
+
+        try:
+            return with_retries(attempt, self.backoff)
+        except (RetriesExhaustedError, OSError, BotoCoreError, ClientError) as exc:
+            raise ChannelError(f"landing area {self.landing.url}: {exc}") from exc

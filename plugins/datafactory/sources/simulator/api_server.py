@@ -1,0 +1,296 @@
+"""The simulated data-sharing platform: a real HTTP server on loopback over the platform's store.
+
+- `POST /api/v1/token` with `{"app_key", "app_secret"}` returns a bearer token that expires.
+- `GET /api/v1/datasets/<name>/records?since=&until=&cursor=&limit=` pages through the records
+  with since < updated_at < until, ordered by (updated_at, record sequence), with a keyset cursor.
+  Each row carries `_seq`, the platform's record sequence; the first page carries `total`.
+- Per-token rate limit (token bucket): 429 with Retry-After.
+- Injected faults, decided by a seeded generator: 5xx answers, requests that hang past the client's
+  timeout, slow pages, and pages that repeat the previous page's tail (an inclusive-cursor bug).
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import json
+import random
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
+
+import sqlalchemy as sa
+
+MAX_PAGE = 20_000
+
+
+@dataclass(frozen=True)
+class ApiFaults:
+    error_rate: float = 0.0  # answered 500/502/503
+    timeout_rate: float = 0.0  # held for `hang_s`, past the client's timeout, then dropped
+    hang_s: float = 3.0
+    slow_rate: float = 0.0  # answered after `slow_s`
+    slow_s: float = 0.3
+    repeat_rate: float = 0.0  # a page that starts with the tail of the previous one
+    seed: int = 0
+
+
+@dataclass
+class ApiStats:
+    requests: int = 0
+    errors: int = 0
+    hangs: int = 0
+    slow: int = 0
+    repeats: int = 0
+    throttled: int = 0
+    unauthorized: int = 0
+    rows_served: int = 0
+    by_status: dict[int, int] = field(default_factory=dict)
+
+
+class _Bucket:
+    def __init__(self, rate: float, burst: int):
+        self.rate, self.burst, self.level, self.at = rate, burst, float(burst), time.monotonic()
+
+    def take(self) -> float:
+        """0 when a request may pass, else seconds until one may."""
+        now = time.monotonic()
+        self.level = min(self.burst, self.level + (now - self.at) * self.rate)
+        self.at = now
+        if self.level >= 1:
+            self.level -= 1
+            return 0.0
+        return (1 - self.level) / self.rate
+
+
+def encode_cursor(stamp: str, seq: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps([stamp, seq]).encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[str, int]:
+    stamp, seq = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    return str(stamp), int(seq)
+
+
+class PlatformApi:
+    """Serves the tables of a SQLite store (the simulator's platform database) over HTTP."""
+
+    def __init__(
+        self,
+        store_url: str,
+        app_key: str,
+        app_secret: str,
+        faults: ApiFaults | None = None,
+        rate_per_s: float = 200.0,
+        burst: int = 50,
+        token_ttl_s: float = 900.0,
+    ):
+        self.engine = sa.create_engine(store_url)
+        self.app_key, self.app_secret = app_key, app_secret
+        self.faults = faults or ApiFaults()
+        self.rate_per_s, self.burst, self.token_ttl_s = rate_per_s, burst, token_ttl_s
+        self.stats = ApiStats()
+        self._tokens: dict[str, float] = {}
+        self._buckets: dict[str, _Bucket] = {}
+        self._rng = random.Random(self.faults.seed)
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # lifecycle -----------------------------------------------------------------------------
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        handler = type("Handler", (_Handler,), {"api": self})
+        self._server = ThreadingHTTPServer((host, port), handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="platform-api", daemon=True)
+        self._thread.start()
+        return self.url
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "start() the server first"
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._thread.join(timeout=5)
+            self._server = None
+        self.engine.dispose()
+
+    def __enter__(self) -> PlatformApi:
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # behaviour -----------------------------------------------------------------------------
+    def issue_token(self, key: str, secret: str) -> str | None:
+        ok = hmac.compare_digest(key.encode(), self.app_key.encode()) and hmac.compare_digest(
+            secret.encode(), self.app_secret.encode()
+        )
+        if not ok:
+            return None
+        token = secrets.token_urlsafe(24)
+        with self._lock:
+            self._tokens[token] = time.monotonic() + self.token_ttl_s
+            self._buckets[token] = _Bucket(self.rate_per_s, self.burst)
+        return token
+
+    def check_token(self, header: str | None) -> str | None:
+        if not header or not header.startswith("Bearer "):
+            return None
+        token = header.removeprefix("Bearer ").strip()
+        with self._lock:
+            expiry = self._tokens.get(token)
+            return token if expiry is not None and expiry > time.monotonic() else None
+
+    def throttle(self, token: str) -> float:
+        with self._lock:
+            return self._buckets[token].take()
+
+    def roll(self) -> str | None:
+        """Which fault, if any, this request gets."""
+        f = self.faults
+        with self._lock:
+            r = self._rng.random()
+        for name, rate in (("error", f.error_rate), ("hang", f.timeout_rate), ("slow", f.slow_rate)):
+            if r < rate:
+                return name
+            r -= rate
+        return None
+
+    def repeat(self) -> bool:
+        with self._lock:
+            return self._rng.random() < self.faults.repeat_rate
+
+    def datasets(self) -> set[str]:
+        return {t for t in sa.inspect(self.engine).get_table_names() if not t.startswith("_")}
+
+    def page(self, dataset: str, since: str | None, until: str, cursor: str | None, limit: int) -> dict:
+        window = "updated_at < :until" + (" AND updated_at > :since" if since else "")
+        params: dict[str, object] = {"until": until, "since": since, "n": limit}
+        after = ""
+        if cursor:
+            params["cu"], params["cr"] = decode_cursor(cursor)
+            after = " AND (updated_at > :cu OR (updated_at = :cu AND rowid > :cr))"
+        table = f'"{dataset}"'
+        with self.engine.connect() as conn:
+            result = conn.execute(
+                sa.text(
+                    f"SELECT rowid AS _seq, * FROM {table} WHERE {window}{after} ORDER BY updated_at, rowid LIMIT :n"
+                ),
+                params,
+            )
+            columns = list(result.keys())
+            rows = [list(r) for r in result]
+            body: dict[str, object] = {"columns": columns}
+            repeated: list[list] = []
+            if not cursor:
+                body["total"] = conn.execute(sa.text(f"SELECT count(*) FROM {table} WHERE {window}"), params).scalar()
+            elif self.repeat():
+                back = conn.execute(
+                    sa.text(
+                        f"SELECT rowid AS _seq, * FROM {table} WHERE {window} AND "
+                        "(updated_at < :cu OR (updated_at = :cu AND rowid <= :cr)) "
+                        "ORDER BY updated_at DESC, rowid DESC LIMIT :k"
+                    ),
+                    {**params, "k": max(1, limit // 4)},
+                )
+                repeated = [list(r) for r in reversed(back.fetchall())]
+                with self._lock:
+                    self.stats.repeats += 1
+        body["rows"] = repeated + rows
+        stamp_at = columns.index("updated_at")
+        body["next_cursor"] = encode_cursor(rows[-1][stamp_at], rows[-1][0]) if len(rows) == limit else None
+        with self._lock:
+            self.stats.rows_served += len(rows) + len(repeated)
+        return body
+
+
+class _Handler(BaseHTTPRequestHandler):
+    api: PlatformApi
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args) -> None:  # keep the job's output readable
+        return
+
+    def _send(self, status: int, payload: dict, headers: dict[str, str] | None = None) -> None:
+        body = json.dumps(payload, ensure_ascii=False, default=str).encode()
+        with self.api._lock:
+            self.api.stats.by_status[status] = self.api.stats.by_status.get(status, 0) + 1
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            for key, value in (headers or {}).items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (timeout): nothing to answer
+
+    def do_POST(self) -> None:
+        if urlparse(self.path).path != "/api/v1/token":
+            return self._send(404, {"error": "not found"})
+        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            creds = json.loads(self.rfile.read(length) or b"{}")
+        except json.JSONDecodeError:
+            return self._send(400, {"error": "body must be JSON"})
+        token = self.api.issue_token(str(creds.get("app_key", "")), str(creds.get("app_secret", "")))
+        if token is None:
+            return self._send(401, {"error": "invalid app key or secret"})
+        return self._send(200, {"access_token": token, "expires_in": self.api.token_ttl_s})
+
+    def do_GET(self) -> None:
+        api = self.api
+        with api._lock:
+            api.stats.requests += 1
+        url = urlparse(self.path)
+        parts = url.path.strip("/").split("/")
+        if len(parts) != 5 or parts[:3] != ["api", "v1", "datasets"] or parts[4] != "records":
+            return self._send(404, {"error": "not found"})
+        token = api.check_token(self.headers.get("Authorization"))
+        if token is None:
+            with api._lock:
+                api.stats.unauthorized += 1
+            return self._send(401, {"error": "missing, invalid or expired token"})
+        wait = api.throttle(token)
+        if wait:
+            with api._lock:
+                api.stats.throttled += 1
+            return self._send(429, {"error": "rate limit"}, {"Retry-After": f"{wait:.2f}"})
+        fault = api.roll()
+        if fault == "error":
+            with api._lock:
+                api.stats.errors += 1
+                status = api._rng.choice([500, 502, 503])
+            return self._send(status, {"error": "injected upstream failure"})
+        if fault == "hang":
+            with api._lock:
+                api.stats.hangs += 1
+            time.sleep(api.faults.hang_s)
+            return self._send(504, {"error": "injected timeout"})
+        if fault == "slow":
+            with api._lock:
+                api.stats.slow += 1
+            time.sleep(api.faults.slow_s)
+        dataset = parts[3]
+        if dataset not in api.datasets():
+            return self._send(404, {"error": f"unknown dataset {dataset}"})
+        query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        if "until" not in query:
+            return self._send(400, {"error": "until is required"})
+        try:
+            limit = max(1, min(MAX_PAGE, int(query.get("limit", 1000))))
+            body = api.page(dataset, query.get("since"), query["until"], query.get("cursor"), limit)
+        except (ValueError, json.JSONDecodeError) as exc:
+            return self._send(400, {"error": f"bad request: {exc}"})
+        return self._send(200, body)
