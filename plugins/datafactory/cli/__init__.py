@@ -7,10 +7,10 @@ import sys
 
 from rich.console import Console
 
-from datafactory.cli import model, products, pulls, quarantine, run
+from datafactory.cli import model, products, pulls, quarantine, run, simulate
 
 console = Console(stderr=True)
-COMMANDS = (run, pulls, products, model, quarantine)
+COMMANDS = (run, pulls, products, model, quarantine, simulate)
 
 
 def main(argv: list[str] | None = None) -> int:
