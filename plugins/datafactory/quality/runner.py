@@ -112,7 +112,8 @@ def _outcome(res: Any, severity: str) -> ExpectationOutcome:
         severity=severity,
         success=bool(res.success),
         unexpected_count=int(details.get("unexpected_count") or 0),
-        failed_rows=[int(i) for i in details.get("unexpected_index_list") or []],
+        # Only quarantine moves rows; other severities report counts and samples.
+        failed_rows=[int(i) for i in details.get("unexpected_index_list") or []] if severity == "quarantine" else [],
         sample_values=list(details.get("partial_unexpected_list") or [])[:5],
         observed=details.get("observed_value"),
     )
