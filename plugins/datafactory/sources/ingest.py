@@ -136,10 +136,10 @@ def ingest(
 
 
 def _landed_identities(spec: SourceSpec, ledger: Ledger, zones: Zones, day: date, columns: list[str]) -> np.ndarray:
-    """Identities already landed in the partitions the lookback window can overlap."""
+    """Identities already landed in partitions the lookback window can overlap, or in later ones."""
     reach = math.ceil(spec.watermark_lookback_hours / 24) + 1
     found = []
-    for path in ledger.partitions(spec.name, day - timedelta(days=reach), day):
+    for path in ledger.partitions(spec.name, day - timedelta(days=reach), besides=day):
         if Path(path).exists():
             found.append(identities(pd.read_parquet(path, columns=columns), columns))
     return np.concatenate(found) if found else np.array([], dtype=np.uint64)

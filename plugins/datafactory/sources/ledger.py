@@ -120,13 +120,14 @@ class Ledger:
         with self.engine.connect() as conn:
             return conn.execute(query).scalar()
 
-    def partitions(self, source: str, since: date, before: date) -> list[str]:
-        """Raw partitions that successful pulls landed for logical dates in [since, before)."""
+    def partitions(self, source: str, since: date, besides: date) -> list[str]:
+        """Raw partitions that successful pulls landed for logical dates from `since` on, except
+        `besides`. Later dates count too: a date pulled out of order must not land their rows again."""
         query = sa.select(PULLS.c.partition).where(
             PULLS.c.source == source,
             PULLS.c.outcome == SUCCESS,
             PULLS.c.logical_date >= since,
-            PULLS.c.logical_date < before,
+            PULLS.c.logical_date != besides,
         )
         with self.engine.connect() as conn:
             return sorted({p for (p,) in conn.execute(query) if p})

@@ -65,13 +65,12 @@ def examine(spec: SourceSpec, name: str, data: bytes, control: dict | None) -> E
     if control is not None and control.get("_unreadable"):
         return Examined(None, None, "control file is not readable JSON", Drift(), _rows_hint(name, data))
     if control is not None:
+        rows = int(control.get("rows", _rows_hint(name, data)))  # what the provider says the file holds
         if "bytes" in control and int(control["bytes"]) != len(data):
             problem = f"truncated: control file says {control['bytes']} bytes, received {len(data)}"
-            return Examined(None, None, problem, Drift(), _rows_hint(name, data))
+            return Examined(None, None, problem, Drift(), rows)
         if "sha256" in control and control["sha256"] != sha256(data):
-            return Examined(
-                None, None, "corrupt: SHA-256 differs from the control file", Drift(), _rows_hint(name, data)
-            )
+            return Examined(None, None, "corrupt: SHA-256 differs from the control file", Drift(), rows)
     try:
         parsed = parse_file(name, data, opts.get("encoding", "utf-8"), bool(opts.get("require_final_newline", True)))
     except FileRejected as exc:

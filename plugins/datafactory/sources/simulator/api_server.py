@@ -4,7 +4,7 @@
 - `GET /api/v1/datasets/<name>/records?since=&until=&cursor=&limit=` pages through the records
   with since < updated_at < until, ordered by (updated_at, record sequence), with a keyset cursor.
   Each row carries `_seq`, the platform's record sequence; the first page carries `total`.
-- Per-token rate limit (token bucket): 429 with Retry-After.
+- Rate limit per app key (token bucket, renewed tokens share it): 429 with Retry-After.
 - Injected faults, decided by a seeded generator: 5xx answers, requests that hang past the client's
   timeout, slow pages, and pages that repeat the previous page's tail (an inclusive-cursor bug).
 """
@@ -94,7 +94,7 @@ class PlatformApi:
         self.rate_per_s, self.burst, self.token_ttl_s = rate_per_s, burst, token_ttl_s
         self.stats = ApiStats()
         self._tokens: dict[str, float] = {}
-        self._buckets: dict[str, _Bucket] = {}
+        self._bucket = _Bucket(rate_per_s, burst)
         self._rng = random.Random(self.faults.seed)
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -140,7 +140,6 @@ class PlatformApi:
         token = secrets.token_urlsafe(24)
         with self._lock:
             self._tokens[token] = time.monotonic() + self.token_ttl_s
-            self._buckets[token] = _Bucket(self.rate_per_s, self.burst)
         return token
 
     def check_token(self, header: str | None) -> str | None:
@@ -151,9 +150,9 @@ class PlatformApi:
             expiry = self._tokens.get(token)
             return token if expiry is not None and expiry > time.monotonic() else None
 
-    def throttle(self, token: str) -> float:
+    def throttle(self) -> float:
         with self._lock:
-            return self._buckets[token].take()
+            return self._bucket.take()
 
     def roll(self) -> str | None:
         """Which fault, if any, this request gets."""
@@ -262,7 +261,7 @@ class _Handler(BaseHTTPRequestHandler):
             with api._lock:
                 api.stats.unauthorized += 1
             return self._send(401, {"error": "missing, invalid or expired token"})
-        wait = api.throttle(token)
+        wait = api.throttle()
         if wait:
             with api._lock:
                 api.stats.throttled += 1
