@@ -29,6 +29,7 @@ class SourceSpec:
     renames: dict[str, str] = field(default_factory=dict)  # known upstream name -> spec column name
     options: dict[str, Any] = field(default_factory=dict)  # channel options (dataset, file pattern, ...)
     watermark_lookback_hours: float = 6.0  # re-read this far behind the watermark to catch late rows
+    row_count_tolerance: float = 0.5  # ± share of the previous incremental run's rows before the volume check warns
 
 
 @dataclass(frozen=True)

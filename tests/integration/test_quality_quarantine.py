@@ -18,6 +18,7 @@ from datafactory.quality.references import conform_after
 from datafactory.quality.release import list_quarantine, release
 from datafactory.quality.report import write_reports
 from datafactory.quality.split import REASON_COLUMN, ROW_COLUMN
+from datafactory.sources.protect import pii_rules, protect
 from datafactory.sources.simulator.defects import DefectPlan, inject_defects
 from datafactory.sources.simulator.enterprise import enterprise_delivery
 from datafactory.specs import load_sources, load_suite_json
@@ -42,6 +43,7 @@ PLANS = {  # the defects real returned data carries, at a rate high enough to sh
         key=["uscc"],
         not_null=["name"],
         uscc=["uscc"],
+        resident_id=["legal_rep_id"],
         dates=["established_date"],
         amounts=["registered_capital"],
         rate=RATE,
@@ -77,9 +79,11 @@ def factory(tmp_path_factory) -> dict:
         for table, frame in enterprise_delivery(7, 400, BASE, offset).items():
             if table in FEEDS:
                 dirty = inject_defects(frame, PLANS[table], rng)
-                write_partition_atomic(dirty, zones.raw_partition(table, day))
                 for column in specs[table].pii:
                     raw_people |= set(dirty[column].dropna().astype(str))
+                # as ingest lands it: identifiers checked in clear, then pseudonymized
+                landed = protect(dirty, pii_rules(specs[table]), b"test-key-not-a-secret", None)
+                write_partition_atomic(landed, zones.raw_partition(table, day))
         for feed in _ordered(FEEDS):
             spec = specs[feed]
             results[(feed, day)] = conform(spec, load_suite_json(repo, spec.suite), day, f"run-{offset}", zones)
@@ -107,6 +111,15 @@ def test_each_quarantined_row_says_which_expectations_run_and_feed(factory):
         assert set(held["_run_id"]) == {result["run_id"]} and set(held["_source"]) == {feed}
         labels = {label for reasons in held[REASON_COLUMN] for label in reasons.split("; ")}
         assert labels <= set(result["failures_by_expectation"])
+
+
+def test_resident_ids_are_judged_before_pseudonymization(factory):
+    result = factory["results"][("ent_registry", DAYS[0])]
+    held = pd.read_parquet(factory["zones"].quarantine_partition("ent_registry", DAYS[0]))
+    label = "expect_column_values_to_be_in_set(legal_rep_id_valid)"
+    assert result["failures_by_expectation"].get(label, 0) > 0
+    assert held[REASON_COLUMN].str.contains(label, regex=False).sum() == result["failures_by_expectation"][label]
+    assert held["legal_rep_id"].str.startswith("p_").all()  # only pseudonyms ever land
 
 
 def test_referential_integrity_quarantines_tax_rows_of_unknown_enterprises(factory):

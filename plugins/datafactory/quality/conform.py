@@ -65,7 +65,7 @@ def conform(
     spec: SourceSpec, suite_json: dict[str, Any], logical_date: date, run_id: str, zones: Zones
 ) -> dict[str, Any]:
     raw = pd.read_parquet(zones.raw_partition(spec.name, logical_date)).reset_index(drop=True)
-    parameters = suite_parameters(suite_json, spec.name, logical_date, zones)
+    parameters = suite_parameters(suite_json, spec.name, logical_date, zones, spec.row_count_tolerance)
     ev = evaluate(spec, suite_json, raw, None, parameters)
     split = split_rows(raw, ev.typed, ev.failures, run_id, spec.name)
     write_partition_atomic(split.quarantined, zones.quarantine_partition(spec.name, logical_date))

@@ -21,7 +21,7 @@ from datafactory.quality.references import REFERENCE_PREFIX, parameter_names
 from datafactory.zones import Zones
 
 PSI_EDGES_PREFIX = "psi_edges__"
-DEFAULT_ROW_COUNT_TOLERANCE = 0.5  # ± share of the previous run's rows, unless the feed spec says otherwise
+DEFAULT_ROW_COUNT_TOLERANCE = 0.5  # ± share of the previous run's rows (feed specs set their own)
 PSI_SHARES_PREFIX = "psi_shares__"
 
 

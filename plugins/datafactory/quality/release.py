@@ -97,7 +97,7 @@ def release(spec: SourceSpec, suite_json: dict[str, Any], day: date, zones: Zone
     typed_all, _ = coerce(raw, spec.columns)
     duplicates = older_duplicates(typed_all, spec.keys, spec.watermark_column)  # judged within the whole batch
     rows = raw.iloc[positions].reset_index(drop=True)
-    parameters = suite_parameters(suite_json, spec.name, day, zones, reference_as_of=date.max)
+    parameters = suite_parameters(suite_json, spec.name, day, zones, spec.row_count_tolerance, date.max)
     ev = evaluate(spec, suite_json, rows, duplicates.iloc[positions].reset_index(drop=True), parameters)
     if ev.critical:
         raise ReleaseError(f"{spec.name} {day}: critical expectation still fails: {ev.critical[0].label}")
