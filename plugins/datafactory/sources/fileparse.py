@@ -84,8 +84,8 @@ def parse_csv(name: str, data: bytes, encoding: str = "utf-8", require_final_new
     if not text.strip():
         raise FileRejected("empty file")
     if require_final_newline and not text.endswith(("\n", "\r")):
-        last = text.rsplit("\n", 1)[-1][:60]
-        raise FileRejected(f"truncated: the file does not end with a line break (last line starts {last!r})")
+        last = len(text.rsplit("\n", 1)[-1])  # its length only: reasons never quote data
+        raise FileRejected(f"truncated: the file does not end with a line break (last line: {last} characters)")
     try:
         header = header_names(next(csv.reader(io.StringIO(text))))
     except csv.Error as exc:
@@ -108,7 +108,8 @@ def parse_csv(name: str, data: bytes, encoding: str = "utf-8", require_final_new
             ),
         )
     except (pa.ArrowInvalid, pa.ArrowException) as exc:
-        raise FileRejected(f"unreadable CSV: {str(exc).splitlines()[0]}") from exc
+        message = ":".join(str(exc).splitlines()[0].split(":")[:2])  # drop any quoted row text
+        raise FileRejected(f"unreadable CSV: {message}") from exc
     frame = table.to_pandas()
     return ParsedFile(frame.astype(object).where(frame.notna(), None), _rejects(name, bad), used)
 
