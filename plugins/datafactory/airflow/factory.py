@@ -108,28 +108,48 @@ def _train_dag(scenario: str, inputs: list[str]) -> DAG:
     return dag
 
 
-def _publish_dag(product: str, scenario: str) -> DAG:
+def _publish_dag(product: str, spec: dict[str, Any]) -> DAG:
+    from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, chain
+
+    from datafactory.products.approval import APPROVAL_TASK, ProductApprovalOperator
+
+    model = spec.get("model")
+    triggers = [model_asset(model)] if model else [conformed_asset(s) for s in spec["inputs"]]
+    source = f"the `{model}` champion's scores" if model else "SQL aggregates over the conformed zone"
     with DAG(
         dag_id=f"publish_{product}",
-        schedule=[model_asset(scenario)],
+        schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable(spec["refresh"], timezone="UTC"), assets=triggers),
         start_date=START,
         catchup=False,
         max_active_runs=1,
-        default_args=DEFAULT_ARGS,
+        default_args={**DEFAULT_ARGS, "owner": spec.get("owner", DEFAULT_ARGS["owner"])},
         tags=["datafactory", "product", product],
         doc_md=(
-            f"Score with the `{scenario}` champion, validate the `{product}` table with its GE suite, run the "
-            "output review (no personal data), then publish an immutable version: data first, manifest last."
+            f"**{product}** ({spec.get('description', '').strip()}) for {', '.join(spec.get('audience', []))}, "
+            f"authorized for the `{spec.get('authorized_for')}` scenario. Build it from {source}, validate it "
+            "with its GE suite, run the output review (出域审核: no personal data, no small groups), publish an "
+            "immutable version (data first, manifest last), ask for approval (human in the loop), and only then "
+            f"move `latest`. Refreshed on `{spec['refresh']}` and whenever its inputs change."
         ),
     ) as dag:
 
-        @task(task_id="score_review_publish", outlets=[product_asset(product)])
-        def publish_product(**context) -> dict:
-            from datafactory.airflow.tasks import publish
+        def stage(step: str, **kwargs: Any):
+            @task(task_id=step, **kwargs)
+            def run_stage(**context) -> dict:
+                from datafactory.airflow.tasks import publish
 
-            return publish(product, context)
+                return publish(product, step, context)
 
-        publish_product()
+            return run_stage()
+
+        chain(
+            stage("build"),
+            stage("validate"),
+            stage("review"),
+            stage("publish"),
+            ProductApprovalOperator(task_id=APPROVAL_TASK, product=product),
+            stage("promote", outlets=[product_asset(product)]),
+        )
     return dag
 
 
@@ -139,5 +159,5 @@ def build_dags() -> dict[str, DAG]:
     models = load_models(repo)
     dags = [_ingest_dag(sorted(sources))]
     dags += [_train_dag(name, spec.inputs) for name, spec in models.items()]
-    dags += [_publish_dag(name, spec.raw["model"]) for name, spec in load_products(repo).items()]
+    dags += [_publish_dag(name, spec.raw) for name, spec in load_products(repo).items()]
     return {d.dag_id: d for d in dags}

@@ -78,25 +78,23 @@ def train(scenario: str, context: dict[str, Any]) -> dict[str, Any]:
     return train_scenario(settings, spec, day, snapshot)
 
 
-def publish(product: str, context: dict[str, Any]) -> dict[str, Any]:
+def publish(product: str, step: str, context: dict[str, Any]) -> dict[str, Any]:
+    """One stage of publishing a product: build, validate, review, publish or promote."""
     from airflow.sdk.exceptions import AirflowFailException
 
-    from datafactory.products.pipeline import ProductRejectedError, build_and_publish
+    from datafactory.products import pipeline
     from datafactory.settings import load_settings
     from datafactory.sources.ledger import Ledger
-    from datafactory.specs import load_models, load_products
 
     settings = load_settings()
-    spec = load_products(settings.repo)[product]
-    model = load_models(settings.repo)[spec.raw["model"]]
+    if step == "promote":
+        return pipeline.promote(settings, product, context["ti"].xcom_pull(task_ids="publish"))
+    run = pipeline.ProductRun(settings, pipeline.load_definition(settings, product), run_date(context), run_id(context))
     try:
-        return build_and_publish(
-            settings,
-            spec,
-            model,
-            run_date(context),
-            Ledger(_engine(settings.state_url)),
-            publisher=f"airflow:{run_id(context)}",
-        )
-    except ProductRejectedError as exc:
+        if step == "publish":
+            return pipeline.publish(run, f"airflow:{run_id(context)}", Ledger(_engine(settings.state_url)))
+        return {"build": pipeline.build, "validate": pipeline.validate, "review": pipeline.review}[step](run)
+    except pipeline.ProductRejectedError as exc:  # retrying cannot make a rejected product acceptable
         raise AirflowFailException(str(exc)) from exc
+
+

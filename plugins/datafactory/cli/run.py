@@ -34,7 +34,11 @@ def handle(args: argparse.Namespace) -> int:
     products = load_products(settings.repo)
     dag_ids = [INGEST_DAG, *(f"train_{m}" for m in load_models(settings.repo))]
     dag_ids += [f"publish_{p}" for p in products]
-    states = run_dags(dag_ids, day)
+    from datafactory.products.approval import auto_approver
+
+    # dag.test() has no scheduler or API server: with auto-approve on, answer product approvals here.
+    with auto_approver(settings.auto_approve):
+        states = run_dags(dag_ids, day)
     _print_summary(settings, day, states, list(products))
     return 0
 

@@ -14,6 +14,7 @@ class ObjectStore(Protocol):
     def get(self, key: str) -> bytes: ...
     def exists(self, key: str) -> bool: ...
     def list(self, prefix: str) -> list[str]: ...
+    def url(self, key: str = "") -> str: ...
 
 
 class LocalStore:
@@ -60,11 +61,15 @@ class LocalStore:
         return self._path(key).is_file()
 
     def list(self, prefix: str) -> list[str]:
-        base = self.root
-        if not base.exists():
+        folder = self._path(prefix.rsplit("/", 1)[0]) if "/" in prefix else self.root
+        if not folder.is_dir():
             return []
-        keys = (p.relative_to(base).as_posix() for p in base.rglob("*") if p.is_file() and not p.name.startswith("."))
+        files = (p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+        keys = (p.relative_to(self.root).as_posix() for p in files)
         return sorted(k for k in keys if k.startswith(prefix))
+
+    def url(self, key: str = "") -> str:
+        return str(self.root / key) if key else str(self.root)
 
 
 def open_store(url: str, endpoint_url: str | None = None) -> ObjectStore:

@@ -153,7 +153,16 @@ def record_decision(store: ObjectStore, product: str, version: int, decision: st
         raise ValueError(f"decision must be {APPROVED!r} or {REJECTED!r}, not {decision!r}")
     if version not in list_versions(store, product):
         raise UnknownVersionError(f"{product} has no version {version}")
-    record = {"product": product, "version": version, "decision": decision, "by": by, "note": note, "at": _now()}
+    record = {
+        "product": product,
+        "version": version,
+        "decision": decision,
+        "by": by,
+        "note": note,
+        "at": _now(),
+        # What was approved, exactly: `verify` notices a manifest edited afterwards.
+        "manifest_sha256": sha256(store.get(manifest_key(product, version))),
+    }
     if store.put_if_absent(approval_key(product, version), _json(record)):
         return record
     return read_decision(store, product, version) or record

@@ -1,0 +1,133 @@
+"""Builds a product table from its spec: the champion's scores or SQL aggregates, then grades and schema."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from datafactory.modeling.features import MissingInputError, build_features
+from datafactory.products.banding import apply_grades
+from datafactory.products.spec import TYPES, ProductDefinition, Reasons
+from datafactory.settings import Settings
+from datafactory.specs import ModelSpec, SpecError, load_models
+from datafactory.zones import Zones
+
+
+@dataclass(frozen=True)
+class Built:
+    table: pd.DataFrame
+    inputs: list[str]  # the conformed feeds actually read
+    model: dict[str, str] | None  # name, version, uri, run_id of the champion used
+
+
+def model_spec(settings: Settings, definition: ProductDefinition) -> ModelSpec:
+    """The scenario's model spec, checked against the scenario the product is authorized for."""
+    models = load_models(settings.repo)
+    if definition.model not in models:
+        raise SpecError(f"products/{definition.name}.yaml: model {definition.model!r} has no models/<scenario>/")
+    spec = models[definition.model]
+    scenario = spec.raw.get("scenario", spec.name)
+    if scenario != definition.authorized_for:
+        raise SpecError(
+            f"products/{definition.name}.yaml: authorized for {definition.authorized_for!r} but its model "
+            f"serves {scenario!r}; a product may only use data authorized for its own scenario"
+        )
+    outside = sorted(set(definition.inputs) - set(spec.inputs))
+    if outside:
+        raise SpecError(f"products/{definition.name}.yaml: inputs {outside} are not inputs of model {spec.name}")
+    return spec
+
+
+def run_sql(sql: str, tables: dict[str, Any], parameters: dict[str, Any]) -> pd.DataFrame:
+    """DuckDB over named frames or parquet paths; only the `$parameters` the SQL uses are bound."""
+    con = duckdb.connect()
+    try:
+        for name, table in tables.items():
+            if isinstance(table, pd.DataFrame):
+                con.register(name, table)
+            else:
+                con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{table}')")
+        used = set(re.findall(r"\$([A-Za-z_]\w*)", sql))
+        unknown = used - set(parameters)
+        if unknown:
+            raise KeyError(f"product SQL uses unknown parameters: {sorted(unknown)}")
+        return con.execute(sql, {k: v for k, v in parameters.items() if k in used}).df()
+    finally:
+        con.close()
+
+
+def conform_to_schema(table: pd.DataFrame, schema: dict[str, str], product: str) -> pd.DataFrame:
+    """Exactly the declared columns, in order, with the declared types (nulls kept)."""
+    missing = [c for c in schema if c not in table.columns]
+    if missing:
+        raise SpecError(f"products/{product}.yaml: the output lacks schema columns {missing}")
+    out = pd.DataFrame(index=table.index)
+    for column, kind in schema.items():
+        values = table[column]
+        if kind == "string":
+            out[column] = values.map(lambda v: None if pd.isna(v) else str(v)).astype(object)
+        elif kind == "int":
+            numbers = pd.to_numeric(values, errors="raise")
+            out[column] = numbers.astype("int64") if numbers.notna().all() else numbers.astype("Int64")
+        else:
+            out[column] = values.astype(TYPES[kind])
+    return out.reset_index(drop=True)
+
+
+def _scored(settings: Settings, definition: ProductDefinition, day: date) -> tuple[pd.DataFrame, ModelSpec, Any]:
+    from datafactory.modeling.scoring import champion, predict
+    from datafactory.modeling.tracking import use_tracking
+
+    spec = model_spec(settings, definition)
+    zones = Zones(settings.home)
+    use_tracking(settings, spec.name)
+    ref = champion(spec.name)
+    features = build_features(spec, zones, day).reset_index(drop=True)
+    outputs = predict(ref, features, spec.raw, logical_date=day, zones=zones)
+    scored = pd.concat([features.drop(columns=list(outputs.columns), errors="ignore"), outputs], axis=1)
+    scored["model_version"] = str(ref.version)
+    if definition.reasons:
+        scored["reasons"] = _reasons(ref, features, definition.reasons)
+    return scored, spec, ref
+
+
+def _reasons(ref: Any, features: pd.DataFrame, reasons: Reasons) -> pd.Series:
+    import mlflow
+
+    from datafactory.modeling.scoring import model_input
+    from datafactory.products.reasons import contributions, top_reasons
+
+    model = mlflow.pyfunc.load_model(ref.uri)
+    primary = model.unwrap_python_model().primary
+
+    def risk(frame: pd.DataFrame):
+        return pd.DataFrame(model.predict(frame))[primary].to_numpy(dtype=float)
+
+    effects = contributions(risk, model_input(model, features), reasons.risk_is_high)
+    return top_reasons(effects, reasons.labels, reasons.top)
+
+
+def build_table(settings: Settings, definition: ProductDefinition, day: date) -> Built:
+    parameters = {"as_of": day.isoformat(), "k": definition.pii.k}
+    if definition.is_model:
+        scored, spec, ref = _scored(settings, definition, day)
+        table = run_sql(definition.output, {"scored": scored}, parameters)
+        inputs = spec.inputs
+        model = {"name": ref.name, "version": str(ref.version), "uri": ref.uri, "run_id": ref.run_id}
+    else:
+        zones = Zones(settings.home)
+        tables = {}
+        for source in definition.inputs:
+            path = zones.conformed_as_of(source, day)
+            if path is None:
+                raise MissingInputError(f"{definition.name}: no conformed {source} on or before {day}")
+            tables[source] = path
+        table = run_sql(definition.output, tables, parameters)
+        inputs, model = definition.inputs, None
+    table = apply_grades(table, definition.grades)
+    return Built(conform_to_schema(table, definition.schema, definition.name), list(inputs), model)
