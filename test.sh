@@ -3,5 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 scripts/bootstrap.sh
+scripts/install_system_deps.sh
 .venv/bin/ruff check .
 exec .venv/bin/python -m pytest "$@"

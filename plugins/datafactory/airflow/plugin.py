@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from airflow.plugins_manager import AirflowPlugin
@@ -18,18 +18,25 @@ REPORTS_PREFIX = "/datafactory-reports"
 INGEST_DAG = "ingest_returned_data"  # the DAG that ends with the quality report (see factory.py)
 
 
-def run_date(run_id: str) -> date:
-    """The business date of an ingest run from its id (`manual__2026-11-01T00:00:00+00:00`, or
-    `scheduled__...`): the runner and the schedule both set the logical date to that day."""
-    stamp = run_id.split("__", 1)[-1]
-    try:
-        return datetime.fromisoformat(stamp).date()
-    except ValueError as exc:
-        raise ValueError(f"run {run_id!r} carries no logical date; open {REPORTS_PREFIX}/index.html") from exc
+def business_date(dag_id: str, run_id: str) -> date:
+    """The date a run works on, read from the metadata DB (the API server may; tasks may not): the
+    run's `logical_date` conf, else its logical date, else when it ran (as `airflow.context.run_date`)."""
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        run = session.scalar(select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id))
+        if run is None:
+            raise ValueError(f"no run {run_id!r} of {dag_id}")
+        conf = run.conf or {}
+        if conf.get("logical_date"):
+            return date.fromisoformat(str(conf["logical_date"])[:10])
+        return (run.logical_date or run.run_after).date()
 
 
-def report_url(run_id: str, prefix: str = REPORTS_PREFIX) -> str:
-    return f"{prefix}/{run_date(run_id).isoformat()}/index.html"
+def report_url(day: date, prefix: str = REPORTS_PREFIX) -> str:
+    return f"{prefix}/{day.isoformat()}/index.html"
 
 
 class QualityReportLink(BaseOperatorLink):
@@ -40,7 +47,7 @@ class QualityReportLink(BaseOperatorLink):
     def get_link(self, operator: Any, *, ti_key: Any) -> str:
         if ti_key.dag_id != INGEST_DAG:
             return ""
-        return report_url(ti_key.run_id)
+        return report_url(business_date(ti_key.dag_id, ti_key.run_id))
 
 
 def reports_app():

@@ -56,9 +56,19 @@ def _identifier(day: str, suite_name: str, batch: str):
     return ValidationResultIdentifier(ExpectationSuiteIdentifier(suite_name), run, batch)
 
 
+def stored_results(zones: Zones) -> list[tuple[str, Path]]:
+    """(batch name, file) of every kept GE result: `<feed>` for a feed conformed whole, and
+    `<feed>.<region>` for each region of a feed conformed region by region."""
+    found = [(p.stem, p) for p in (zones.home / "quality").glob("*/ge/*.json")]
+    for p in (zones.home / "partitions").glob("*/region=*/quality/*/ge/*.json"):
+        region = p.parents[3].name.removeprefix("region=")
+        found.append((f"{p.stem}.{region}", p))
+    return sorted(found)
+
+
 def build_data_docs(zones: Zones, logical_date: date) -> dict[str, str]:
-    """Render the run's validation pages and the site index; returns feed -> page path relative
-    to the reports folder."""
+    """Render the run's validation pages and the site index; returns batch -> page path relative
+    to the reports folder (`report._docs_links` finds the same pages for earlier runs)."""
     from great_expectations.core.expectation_validation_result import ExpectationSuiteValidationResultSchema
 
     import datafactory.quality.custom_expectations  # noqa: F401  pages render the custom expectations too
@@ -76,18 +86,18 @@ def build_data_docs(zones: Zones, logical_date: date) -> dict[str, str]:
     )
     schema = ExpectationSuiteValidationResultSchema()
     today: dict[str, Any] = {}
-    for path in sorted((zones.home / "quality").glob("*/ge/*.json")):
+    for batch, path in stored_results(zones):
         day = path.parent.parent.name
         result = schema.load(json.loads(path.read_text()))
-        key = _identifier(day, result.suite_name, path.stem)
+        key = _identifier(day, result.suite_name, batch)
         context.validation_results_store.set(key, result)
         if day == logical_date.isoformat():
-            today[path.stem] = key
+            today[batch] = key
     if not today:
         return {}
     context.build_data_docs(site_names=[SITE], resource_identifiers=list(today.values()))
     pages = {}
-    for feed, key in today.items():
+    for batch, key in today.items():
         url = context.get_docs_sites_urls(resource_identifier=key, site_name=SITE)[0]["site_url"]
-        pages[feed] = str(Path(url.removeprefix("file://")).relative_to(zones.reports()))
+        pages[batch] = str(Path(url.removeprefix("file://")).relative_to(zones.reports()))
     return pages

@@ -20,9 +20,36 @@ th{background:#f3f3f3}td.n{text-align:right;font-variant-numeric:tabular-nums}.b
 TOP_FAILING = 8
 
 
-def load_results(zones: Zones, logical_date: date) -> list[dict[str, Any]]:
+def _documents(zones: Zones, logical_date: date) -> list[dict[str, Any]]:
     folder = zones.home / "quality" / logical_date.isoformat()
     return [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
+
+
+def load_results(zones: Zones, logical_date: date) -> list[dict[str, Any]]:
+    """The feeds' quality results of a run date."""
+    return [d for d in _documents(zones, logical_date) if "source" in d and "rows_in" in d]
+
+
+def load_model_checks(zones: Zones, logical_date: date) -> list[dict[str, Any]]:
+    """Score-stability checks the models write beside them (`model_<scenario>.json`)."""
+    return [d for d in _documents(zones, logical_date) if "scenario" in d and "psi" in d]
+
+
+def _model_section(checks: list[dict[str, Any]]) -> str:
+    if not checks:
+        return ""
+    rows = "".join(
+        f"<tr><td>{escape(str(c['scenario']))}</td><td>{escape(str(c.get('model_version', '')))}</td>"
+        f"<td class='n'>{c.get('rows_scored', '')}</td><td class='n'>{c['psi']:.3f}</td>"
+        f"<td class='n'>{c.get('threshold', '')}</td><td class='{'warn' if c.get('warning') else 'ok'}'>"
+        f"{'shifted' if c.get('warning') else 'stable'}</td></tr>"
+        for c in checks
+    )
+    return (
+        "<h2>Model score stability</h2><p>PSI of today's scores against the model's training scores "
+        "(&lt; 0.1 stable, 0.1–0.25 watch, &gt; 0.25 shifted).</p><table><tr><th>scenario</th><th>model version</th>"
+        f"<th>rows scored</th><th>PSI</th><th>threshold</th><th>status</th></tr>{rows}</table>"
+    )
 
 
 def _page(title: str, body: str) -> str:
@@ -40,7 +67,12 @@ def _samples(values: list[Any]) -> str:
     return ", ".join(f"<code>{escape(str(v))}</code>" for v in values)
 
 
-def render_run(logical_date: date, results: list[dict[str, Any]], docs: dict[str, str] | None = None) -> str:
+def render_run(
+    logical_date: date,
+    results: list[dict[str, Any]],
+    docs: dict[str, list[tuple[str, str]]] | None = None,
+    model_checks: list[dict[str, Any]] | None = None,
+) -> str:
     docs = docs or {}
     rows_in = sum(r["rows_in"] for r in results)
     conformed = sum(r["rows_conformed"] for r in results)
@@ -48,8 +80,7 @@ def render_run(logical_date: date, results: list[dict[str, Any]], docs: dict[str
     feeds = []
     for r in results:
         ok = balanced(r)
-        doc = docs.get(r["source"])
-        link = f"<a href='../{escape(doc)}'>Data Docs</a>" if doc else ""
+        link = " ".join(f"<a href='../{escape(path)}'>{escape(label)}</a>" for label, path in docs.get(r["source"], []))
         feeds.append(
             f"<tr><td>{escape(r['source'])}</td><td class='n'>{r['rows_in']}</td>"
             f"<td class='n'>{r['rows_conformed']}</td>"
@@ -80,13 +111,14 @@ def render_run(logical_date: date, results: list[dict[str, Any]], docs: dict[str
         "<h2>Critical failures</h2>"
         + (f"<ul>{''.join(critical)}</ul>" if critical else "<p class='ok'>None.</p>")
         + "<h2>Rows per feed</h2><table><tr><th>feed</th><th>rows in</th><th>passed (conformed)</th>"
-        "<th>quarantined</th><th>released</th><th>accounting</th><th>warnings</th><th>GE</th></tr>"
+        "<th>quarantined</th><th>released</th><th>accounting</th><th>warnings</th><th>GE Data Docs</th></tr>"
         + "".join(feeds)
         + "</table><h2>Failing expectations</h2><p>Sample values are masked: personal fields are never shown, "
         "resident IDs keep their first and last four characters.</p><table><tr><th>feed</th><th>expectation</th>"
         "<th>severity</th><th>rows</th><th>sample values (masked)</th><th>observed</th></tr>"
         + ("".join(failing) or "<tr><td colspan='6' class='ok'>Every expectation passed.</td></tr>")
         + "</table>"
+        + _model_section(model_checks or [])
     )
     return _page(f"Quality report {logical_date.isoformat()}", body)
 
@@ -122,9 +154,17 @@ def trend_series(runs: list[tuple[str, list[dict[str, Any]]]]) -> dict[str, dict
     return {"pass_rate": pass_rate, "quarantine_rate": quarantine, "top_failing": failing}
 
 
-def render_index(runs: list[tuple[str, list[dict[str, Any]]]]) -> str:
+def render_index(
+    runs: list[tuple[str, list[dict[str, Any]]]], models: dict[str, list[dict[str, Any]]] | None = None
+) -> str:
     days = [day for day, _ in runs]
     trends = trend_series(runs)
+    scenarios = sorted({c["scenario"] for checks in (models or {}).values() for c in checks})
+    score_psi = {
+        s: [next((c["psi"] for c in (models or {}).get(d, []) if c["scenario"] == s), None) for d in days]
+        for s in scenarios
+    }
+    psi_values = [v for values in score_psi.values() for v in values if v is not None]
     quarantine_values = [v for values in trends["quarantine_rate"].values() for v in values if v is not None]
     charts = (
         line_chart("Pass rate per suite (share of expectations met)", days, trends["pass_rate"], 1.0, "{:.0%}")
@@ -136,6 +176,13 @@ def render_index(runs: list[tuple[str, list[dict[str, Any]]]]) -> str:
             "{:.1%}",
         )
         + stacked_bars("Top failing expectations over time (failing rows)", days, trends["top_failing"])
+        + (
+            line_chart(
+                "Model score stability (PSI, > 0.25 shifted)", days, score_psi, nice_max(psi_values, 0.3), "{:.2f}"
+            )
+            if score_psi
+            else ""
+        )
     )
     rows = []
     for day, results in runs:
@@ -156,16 +203,35 @@ def render_index(runs: list[tuple[str, list[dict[str, Any]]]]) -> str:
     return _page("Quality reports", body)
 
 
+def _docs_links(reports: Path, day: str, results: list[dict[str, Any]]) -> dict[str, list[tuple[str, str]]]:
+    """Feed -> its Data Docs pages as (label, path relative to the reports folder): one page for a
+    feed conformed whole, one per region for a feed conformed region by region."""
+    links: dict[str, list[tuple[str, str]]] = {}
+    for r in results:
+        folder = Path("data_docs") / "validations" / r["suite"] / day / f"{day.replace('-', '')}T000000.000000Z"
+        whole = folder / f"{r['source']}.html"
+        if (reports / whole).exists():
+            links[r["source"]] = [("Data Docs", str(whole))]
+            continue
+        regions = sorted((reports / folder).glob(f"{r['source']}.*.html"))
+        links[r["source"]] = [(p.stem.split(".", 1)[1], str(p.relative_to(reports))) for p in regions]
+    return links
+
+
 def write_reports(zones: Zones, logical_date: date) -> Path:
-    """Build the run's Data Docs, write the run's page and refresh the index; returns the run page."""
+    """Build the run's Data Docs, then write every run page (model checks arrive after the run's own
+    report) and the index; returns the run's page."""
     from datafactory.quality.data_docs import build_data_docs
 
     out = zones.reports()
-    docs = build_data_docs(zones, logical_date)
-    page = out / logical_date.isoformat() / "index.html"
-    page.parent.mkdir(parents=True, exist_ok=True)
-    page.write_text(render_run(logical_date, load_results(zones, logical_date), docs), encoding="utf-8")
+    build_data_docs(zones, logical_date)
     days = sorted(p.name for p in (zones.home / "quality").iterdir() if p.is_dir())
     runs = [(d, load_results(zones, date.fromisoformat(d))) for d in days]
-    (out / "index.html").write_text(render_index(runs), encoding="utf-8")
-    return page
+    models = {d: load_model_checks(zones, date.fromisoformat(d)) for d in days}
+    for day, results in runs:
+        page = out / day / "index.html"
+        page.parent.mkdir(parents=True, exist_ok=True)
+        html = render_run(date.fromisoformat(day), results, _docs_links(out, day, results), models[day])
+        page.write_text(html, encoding="utf-8")
+    (out / "index.html").write_text(render_index(runs, models), encoding="utf-8")
+    return out / logical_date.isoformat() / "index.html"
