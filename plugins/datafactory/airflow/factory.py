@@ -7,6 +7,7 @@ from typing import Any
 
 from airflow.sdk import DAG, Asset, TaskGroup, task
 
+from datafactory.partitioning import region_column
 from datafactory.quality.references import conform_after
 from datafactory.settings import load_settings
 from datafactory.specs import load_models, load_products, load_sources
@@ -43,7 +44,8 @@ def _ingest_dag(sources: list[str]) -> DAG:
             "reviewers' quality report. Rerunning a date changes nothing."
         ),
     ) as dag:
-        conformed = []
+        conformed, conform_entry = [], {}
+        specs = load_sources(load_settings().repo)
         for source in sources:
             with TaskGroup(group_id=source):
 
@@ -65,12 +67,17 @@ def _ingest_dag(sources: list[str]) -> DAG:
                     }
                     return result
 
-                conformed.append(conform_feed(source, pull_feed(source)))
+                if region_column(specs[source]) is None:
+                    conformed.append(conform_feed(source, pull_feed(source)))
+                    conform_entry[source] = conformed[-1]
+                else:
+                    final, conform_entry[source] = _conform_by_region(source, pull_feed(source))
+                    conformed.append(final)
         # Referential integrity reads another feed's conformed keys, so that feed conforms first.
         conform_tasks = dict(zip(sources, conformed, strict=True))
         for source, first in conform_after(sources).items():
             for feed in first:
-                conform_tasks[feed] >> conform_tasks[source]
+                conform_tasks[feed] >> conform_entry[source]
 
         @task(task_id="quality_report", trigger_rule="all_done")
         def report(**context) -> str:
@@ -80,6 +87,38 @@ def _ingest_dag(sources: list[str]) -> DAG:
 
         conformed >> report()
     return dag
+
+
+def _conform_by_region(source: str, pulled: Any) -> tuple[Any, Any]:
+    """Large feeds: split the raw partition by region, conform each region as a dynamically mapped task
+    (spread over the workers, one region in memory each), then assemble the feed's snapshot. The last
+    task keeps the feed's `conform` id and its conformed asset. Returns (last task, first task)."""
+
+    @task(task_id="split_regions")
+    def split(name: str, pulled: dict, **context) -> list[str]:
+        from datafactory.airflow.tasks import split_regions
+
+        return split_regions(name, context)
+
+    @task(task_id="conform_region", map_index_template="{{ region }}")
+    def conform_one(name: str, region: str, **context) -> dict:
+        from datafactory.airflow.tasks import conform_region
+
+        context["region"] = region  # labels the mapped task instance in the UI
+        return conform_region(name, region, context)
+
+    @task(task_id="conform", outlets=[conformed_asset(source)])
+    def assemble(name: str, regions: list[str], done: list[dict], **context) -> dict:
+        from datafactory.airflow.context import run_date
+        from datafactory.airflow.tasks import assemble_regions
+
+        result = assemble_regions(name, regions, context)
+        context["outlet_events"][conformed_asset(name)].extra = {"logical_date": run_date(context).isoformat()}
+        return result
+
+    regions = split(source, pulled)
+    per_region = conform_one.partial(name=source).expand(region=regions)
+    return assemble(source, regions, per_region), regions
 
 
 def _train_dag(scenario: str, inputs: list[str]) -> DAG:

@@ -98,3 +98,48 @@ def publish(product: str, step: str, context: dict[str, Any]) -> dict[str, Any]:
         raise AirflowFailException(str(exc)) from exc
 
 
+def split_regions(source: str, context: dict[str, Any]) -> list[str]:
+    """Region partitions: the feed's raw partition streamed into one slice per region; returns the regions."""
+    from datafactory.partitioning.regions import split_by_region
+    from datafactory.settings import load_settings
+    from datafactory.specs import load_sources
+    from datafactory.zones import Zones
+
+    settings = load_settings()
+    spec = load_sources(settings.repo)[source]
+    return list(split_by_region(spec, Zones(settings.home), run_date(context)))
+
+
+def conform_region(source: str, region: str, context: dict[str, Any]) -> dict[str, Any]:
+    """One region of a feed, conformed as its own batch. A critical failure is recorded, not raised:
+    the feed-level step holds the whole batch and fails once, with the reason."""
+    from datafactory.partitioning.regions import RegionZones
+    from datafactory.quality.conform import QualityGateError, conform
+    from datafactory.settings import load_settings
+    from datafactory.specs import load_sources, load_suite_json
+
+    settings = load_settings()
+    spec = load_sources(settings.repo)[source]
+    zones = RegionZones(settings.home, source, region)
+    try:
+        result = conform(spec, load_suite_json(settings.repo, spec.suite), run_date(context), run_id(context), zones)
+    except QualityGateError as exc:
+        return {"source": source, "region": region, "critical": str(exc)}
+    return {"region": region, **{k: result[k] for k in ("source", "rows_in", "rows_conformed", "rows_quarantined")}}
+
+
+def assemble_regions(source: str, regions: list[str], context: dict[str, Any]) -> dict[str, Any]:
+    """The feed's conformed snapshot, quarantine and quality result from its regions."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from datafactory.partitioning.regions import assemble
+    from datafactory.settings import load_settings
+    from datafactory.specs import load_sources
+    from datafactory.zones import Zones
+
+    settings = load_settings()
+    spec = load_sources(settings.repo)[source]
+    result = assemble(spec, Zones(settings.home), run_date(context), run_id(context), list(regions))
+    if result["critical"]:  # retrying cannot fix bad upstream data
+        raise AirflowFailException(f"{source}: critical expectation failed: {result['critical'][0]}")
+    return {k: result[k] for k in ("source", "rows_in", "rows_conformed", "rows_quarantined")}

@@ -1,0 +1,24 @@
+"""Region partitions: a large feed is conformed one region (county code) at a time, so each task
+holds one region's rows, and regions run in parallel on different workers.
+
+Each region of a feed is conformed as its own batch by the quality engine (`quality.conform`), in a
+region home of its own (`partitions/<feed>/region=<code>/`): its raw slice, its conformed snapshots,
+its quarantine and its quality history. Table-level checks (row count against the previous run,
+freshness, drift) therefore compare a region with its own past. Referential checks still read the
+other feeds' feed-level snapshots. The feed-level step then assembles the feed's conformed snapshot,
+quarantine partition and quality result from the regions, one region in memory at a time.
+A critical failure in any region holds the whole feed batch: no region's snapshot for the date is kept.
+"""
+
+from __future__ import annotations
+
+from datafactory.specs import SourceSpec
+
+
+def region_column(spec: SourceSpec) -> str | None:
+    """The column a feed's rows are partitioned by: the USCC (area code at positions 3-8) when the feed
+    has one, else an explicit region code; None for feeds that aren't partitioned by region."""
+    for column in ("uscc", "region_code"):
+        if column in spec.columns:
+            return column
+    return None
