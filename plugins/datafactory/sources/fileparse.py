@@ -81,13 +81,14 @@ def parse_csv(name: str, data: bytes, encoding: str = "utf-8", require_final_new
     text, used = decode(data, encoding)
     if "\x00" in text:
         raise FileRejected("binary content (NUL bytes) in a CSV file")
-    if not text.strip():
+    if not text or text.isspace():
         raise FileRejected("empty file")
     if require_final_newline and not text.endswith(("\n", "\r")):
         last = len(text.rsplit("\n", 1)[-1])  # its length only: reasons never quote data
         raise FileRejected(f"truncated: the file does not end with a line break (last line: {last} characters)")
     try:
-        header = header_names(next(csv.reader(io.StringIO(text))))
+        end = text.find("\n")
+        header = header_names(next(csv.reader([text[: end if end >= 0 else len(text)].rstrip("\r")])))
     except csv.Error as exc:
         raise FileRejected(f"unreadable header: {exc}") from exc
     bad: list[tuple[str, str]] = []
@@ -110,8 +111,7 @@ def parse_csv(name: str, data: bytes, encoding: str = "utf-8", require_final_new
     except (pa.ArrowInvalid, pa.ArrowException) as exc:
         message = ":".join(str(exc).splitlines()[0].split(":")[:2])  # drop any quoted row text
         raise FileRejected(f"unreadable CSV: {message}") from exc
-    frame = table.to_pandas()
-    return ParsedFile(frame.astype(object).where(frame.notna(), None), _rejects(name, bad), used)
+    return ParsedFile(table.to_pandas(), _rejects(name, bad), used)  # text columns, None for null
 
 
 def parse_xlsx(name: str, data: bytes) -> ParsedFile:

@@ -10,18 +10,16 @@ nothing downstream can check an identifier's check character once it is pseudony
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
-from datafactory.domain.identifiers import is_mobile, is_valid_resident_id
 from datafactory.sources.pseudonymize import encrypt_column, pseudonymize_column
+from datafactory.sources.validators import VALIDATORS
 from datafactory.specs import SourceSpec, SpecError
 
 ACTIONS = ("pseudonymize", "encrypt", "pseudonymize_and_encrypt")
-VALIDATORS: dict[str, Callable[[object], bool]] = {"resident_id": is_valid_resident_id, "mobile": is_mobile}
 
 
 @dataclass(frozen=True)
@@ -53,9 +51,8 @@ def protect(frame: pd.DataFrame, rules: list[PiiRule], pseudonym_key: bytes, sm4
             continue
         raw = out[rule.column]
         if rule.validate:
-            check = VALIDATORS[rule.validate]
-            valid = {v: int(check(v)) for v in raw.dropna().astype(str).unique()}
-            out[f"{rule.column}_valid"] = raw.where(raw.notna()).astype("string").map(valid).astype("Int64")
+            valid = VALIDATORS[rule.validate](raw).astype("Int64")
+            out[f"{rule.column}_valid"] = valid.where(raw.notna())
         if rule.action != "pseudonymize":
             if sm4_key is None:
                 raise ValueError(f"column {rule.column} must be SM4-encrypted but no SM4 key was given")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import os
 
+import numpy as np
 import pandas as pd
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes, hmac
@@ -23,10 +24,17 @@ def pseudonym(value: str, key: bytes) -> str:
 
 
 def pseudonymize_column(column: pd.Series, key: bytes) -> pd.Series:
-    """Map each distinct value once; nulls stay null so completeness checks still see them."""
-    distinct = column.dropna().astype(str).unique()
-    mapping = {v: pseudonym(v, key) for v in distinct}
-    return column.map(lambda v: mapping.get(str(v)) if pd.notna(v) else None)
+    """Compute each distinct value's pseudonym once; nulls stay null so completeness checks see them."""
+    codes, distinct = pd.factorize(column.where(column.isna(), column.astype(str)))
+    keyed = hmac.HMAC(key, hashes.SM3())  # copying a keyed HMAC skips the key schedule per value
+
+    def one(value: str) -> str:
+        mac = keyed.copy()
+        mac.update(value.encode("utf-8"))
+        return "p_" + mac.finalize().hex()[:32]
+
+    table = np.array([one(v) for v in distinct] + [None], dtype=object)
+    return pd.Series(table[codes], index=column.index, dtype=object)  # code -1 (null) picks the None
 
 
 def encrypt_value(value: str, key: bytes, context: bytes = b"") -> str:

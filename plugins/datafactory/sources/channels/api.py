@@ -82,7 +82,7 @@ class ApiChannel:
                 break
         if len(seen) != total:
             raise ChannelError(f"sharing-platform API, dataset {dataset}: got {len(seen)} of {total} records")
-        frame, drift = align(pd.concat(pages, ignore_index=True), spec)
+        frame, drift = align(pd.concat([p for p in pages if len(p)] or pages[:1], ignore_index=True), spec)
         if drift.blocking:
             raise SchemaDriftError(f"schema drift in dataset {dataset}: {drift.summary(spec.name)}", drift)
         notes = [f"{len(retried)} of {pages_read + len(retried)} request(s) retried"] if retried else []
