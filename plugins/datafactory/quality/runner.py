@@ -18,7 +18,7 @@ import pandas as pd
 
 SEVERITIES = ("critical", "quarantine", "warning")
 # Expectations that read whole rows or the table's shape, not a fixed set of columns.
-_TABLE_WIDE = {"expect_table_columns_to_match_set", "expect_table_columns_to_match_ordered_list"}
+_TABLE_WIDE = {"expect_table_columns_to_match_set", "expect_table_columns_to_match_ordered_list"}  # schema only
 _DETAIL = {"result_format": "COMPLETE", "partial_unexpected_count": 5}
 _SUMMARY = {"result_format": "SUMMARY", "partial_unexpected_count": 5}
 
@@ -47,7 +47,7 @@ def severity_of(expectation: dict[str, Any], suite_name: str) -> str:
 
 
 def columns_read(expectation: dict[str, Any]) -> tuple[str, ...] | None:
-    """The columns an expectation reads; None when it needs the whole table."""
+    """The columns an expectation reads; None for schema checks, which read only the column names."""
     if expectation["type"] in _TABLE_WIDE:
         return None
     kwargs = expectation.get("kwargs", {})
@@ -65,15 +65,32 @@ def _label_column(kwargs: dict[str, Any]) -> str | None:
 def plan_groups(suite_json: dict[str, Any], columns: list[str]) -> list[tuple[tuple[str, ...] | None, list[int]]]:
     """Expectation positions grouped by the columns they read (None: the whole table).
 
-    Expectations on a missing column go to the whole-table group, where GE reports them failed.
+    Expectations that share a column share a group (connected columns), so each column is loaded
+    and fingerprinted once. Expectations on a missing column go to the whole-table group, where GE
+    reports them failed.
     """
-    groups: dict[tuple[str, ...] | None, list[int]] = {}
+    owner: dict[str, int] = {}  # column -> group id
+    groups: dict[int | None, tuple[set[str], list[int]]] = {}
     for position, exp in enumerate(suite_json["expectations"]):
         read = columns_read(exp)
-        if read is not None and not set(read) <= set(columns):
-            read = None
-        groups.setdefault(read, []).append(position)
-    return list(groups.items())
+        if read is None or not set(read) <= set(columns):
+            groups.setdefault(None, (set(), []))[1].append(position)
+            continue
+        joined = sorted({owner[c] for c in read if c in owner})
+        gid = joined[0] if joined else (-1 if not read else position)  # -1: row-count-only checks
+        cols, members = groups.setdefault(gid, (set(), []))
+        for other in joined[1:]:  # this expectation links two groups: merge them
+            more_cols, more_members = groups.pop(other)
+            cols |= more_cols
+            members += more_members
+        cols.update(read)
+        members.append(position)
+        for c in cols:
+            owner[c] = gid
+    return [
+        (None if gid is None else tuple(c for c in columns if c in cols), sorted(members))
+        for gid, (cols, members) in groups.items()
+    ]
 
 
 def _suite(name: str, expectations: list[dict[str, Any]]):
@@ -149,7 +166,8 @@ def validate_frame(
     )
     by_position: dict[int, Any] = {}
     for columns, positions in plan_groups(suite_json, list(frame.columns)):
-        data = frame if columns is None else frame[list(columns)]
+        # Schema checks (and checks on missing columns) need the columns, not the rows.
+        data = frame.head(0) if columns is None else frame[list(columns)]
         detailed = any(severities[p] == "quarantine" for p in positions)
         validator = Validator(batch_definition, _DETAIL if detailed else _SUMMARY, {"dataframe": data})
         result = validator.validate_expectation_suite(
