@@ -131,9 +131,10 @@ def _train_dag(scenario: str, inputs: list[str]) -> DAG:
         default_args=DEFAULT_ARGS,
         tags=["datafactory", "model", scenario],
         doc_md=(
-            f"Build `{scenario}` features with DuckDB SQL over the conformed zone, train LightGBM and its "
-            "logistic baseline, log the run to MLflow, register it as `challenger`, and move `champion` only "
-            "if it wins on the same holdout. Runs when every input feed has been conformed."
+            f"Build `{scenario}` features with DuckDB SQL over the conformed zone, train the algorithm family "
+            f"`models/{scenario}/model.yaml` declares (each candidate, tuning as nested runs, a baseline), log "
+            "each run to MLflow with its model card, register it as `challenger`, and move `champion` only if it "
+            "wins on the same holdout. Runs when every input feed has been conformed."
         ),
     ) as dag:
 

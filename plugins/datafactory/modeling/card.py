@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import math
 from string import Template
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from datafactory.modeling.metrics import LOWER_IS_BETTER
+
+if TYPE_CHECKING:
+    from datafactory.modeling.train import TrainedModel
 
 # Used for modellers' own tables and for scenarios without a `card.md`.
 DEFAULT_TEMPLATE = """# Model card: $scenario ($role, $algorithm)
@@ -60,7 +63,7 @@ def _bullets(items: dict[str, Any]) -> str:
 
 
 def card_fields(
-    trained: Any, *, run_name: str, git_commit: str, snapshot: dict[str, str], data_description: str
+    trained: TrainedModel, *, run_name: str, git_commit: str, snapshot: dict[str, str], data_description: str
 ) -> dict[str, str]:
     """Every `$name` a card template may use."""
     config = trained.config

@@ -45,10 +45,11 @@ class FeatureSchema:
 
 def as_text(column: pd.Series) -> pd.Series:
     """Categories as text; whole floats print as integers so 1 and 1.0 are one level."""
+    text = column.astype(object)
     if pd.api.types.is_float_dtype(column):
         whole = column.notna() & (column % 1 == 0)
-        column = column.astype(object).where(~whole, column[whole].astype("int64", errors="ignore"))
-    text = column.astype("string").fillna(MISSING).astype(object)
+        text[whole] = column[whole].astype("int64").astype(str)
+    text = text.astype("string").fillna(MISSING).astype(object)
     return text.where(text != "", MISSING)
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from datafactory.specs import SpecError
 
 FAMILIES = ("binary", "ordinal", "scorecard", "regression")
+SCENARIO_COLUMN_OPTIONS = ("target_per", "efficiency", "emissions")  # name the scenario's own columns
 
 
 @dataclass(frozen=True)
@@ -66,9 +67,11 @@ class TrainingConfig:
         return hashlib.sha256(json.dumps(recipe, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
     def with_data(self, target: str, id_column: str | None, group_column: str | None) -> TrainingConfig:
-        """The same recipe pointed at another table (modellers' own data)."""
+        """The same recipe pointed at another table (modellers' own data); options that name the
+        scenario's own columns (e.g. `target_per: floor_area`) do not carry over."""
         return replace(
             self,
+            options={k: v for k, v in self.options.items() if k not in SCENARIO_COLUMN_OPTIONS},
             target=target,
             id_column=id_column,
             hash_column=id_column,
@@ -83,7 +86,7 @@ FAMILY_OPTIONS = {
     "binary": ("operating_cutoff", "positive"),
     "ordinal": ("classes", "costs", "high_risk_from"),
     "scorecard": ("scaling", "grades", "binning", "positive"),
-    "regression": ("target_transform",),
+    "regression": ("target_transform", "target_per"),
 }
 
 

@@ -3,6 +3,7 @@ or for a modeller's own table (`datafactory model train`)."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -41,7 +42,9 @@ def train_and_register(
 ) -> dict[str, Any]:
     """Train one candidate, log its run, and (with a model name) register it and decide promotion."""
     client = MlflowClient()
+    mark = time.perf_counter()
     fingerprint = training_fingerprint(labelled(frame, config.target), config.identity(candidate))
+    fingerprint_s = time.perf_counter() - mark
     existing = version_with_fingerprint(client, model_name, fingerprint) if model_name else None
     if existing is not None:  # same data, same recipe: no new run, no registry churn
         version = client.get_model_version(model_name, existing)
@@ -55,6 +58,8 @@ def train_and_register(
             "reason": version.tags.get("promotion") or version.tags.get("promotion_rejected", ""),
         }
     trained = train_candidate(frame, config, candidate)
+    timings = {"fingerprint_s": fingerprint_s, **trained.timings}
+    mark = time.perf_counter()
     run_id, model_uri, card = log_training_run(
         trained,
         run_name=run_name,
@@ -74,15 +79,18 @@ def train_and_register(
         "holdout_rows": len(trained.holdout_y),
         "features": trained.features,
         "ignored": trained.ignored,
-        "timings": trained.timings,
+        "timings": timings,
     }
+    timings["log_s"] = time.perf_counter() - mark
     if not model_name:
         return result
+    mark = time.perf_counter()
     version = register_challenger(client, model_name, model_uri, run_id, fingerprint, card, candidate.role)
     decision = decide_promotion(client, model_name, version, trained)
     if decision.champion_score is not None:
         client.log_metric(run_id, f"champion_{config.promotion_metric}_on_holdout", decision.champion_score)
     client.set_tag(run_id, "promotion", decision.reason)
+    timings["register_promote_s"] = time.perf_counter() - mark
     return result | {
         "version": version,
         "promoted": decision.promoted,
@@ -95,8 +103,10 @@ def train_scenario(settings: Settings, spec: ModelSpec, logical_date: date, snap
     """The factory path: features from the conformed zone, every declared candidate, registry and promotion."""
     zones = Zones(settings.home)
     config = training_config(spec.raw)
+    mark = time.perf_counter()
     frame = build_features(spec, zones, logical_date)
     write_parquet_atomic(frame, zones.features(spec.name, logical_date))
+    features_s = time.perf_counter() - mark
     use_tracking(settings, spec.name)
     description = (
         f"Features from `models/{spec.name}/{spec.raw.get('features', 'features.sql')}` (DuckDB SQL) over the "
@@ -125,6 +135,7 @@ def train_scenario(settings: Settings, spec: ModelSpec, logical_date: date, snap
         "reused": all(r["reused"] for r in results),
         "promoted": any(r.get("promoted") for r in results),
         "reason": "; ".join(f"{r['algorithm']}: {r.get('reason', '')}" for r in results),
+        "features_s": features_s,
         "candidates": [{k: v for k, v in r.items() if k not in ("features", "ignored")} for r in results],
     }
 

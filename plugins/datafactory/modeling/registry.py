@@ -33,7 +33,7 @@ def version_with_fingerprint(client: MlflowClient, name: str, fingerprint: str) 
         versions = client.search_model_versions(f"name='{name}' and tag.training_fingerprint='{fingerprint}'")
     except MlflowException:
         return None
-    return versions[0].version if versions else None
+    return str(versions[0].version) if versions else None
 
 
 def register_challenger(

@@ -65,16 +65,11 @@ def _pip_requirements() -> list[str]:
     return [f"lightgbm=={lightgbm.__version__}", f"scikit-learn=={sklearn.__version__}", f"pandas=={pd.__version__}"]
 
 
-def _log_artifact(path: str, content: Any) -> None:
-    if isinstance(content, str):
-        mlflow.log_text(content, path)
-    elif isinstance(content, dict):
+def _log_artifact(path: str, content: str | dict[str, Any]) -> None:
+    if isinstance(content, dict):
         mlflow.log_dict(content, path)
-    else:  # a matplotlib figure
-        import matplotlib.pyplot as plt
-
-        mlflow.log_figure(content, path)
-        plt.close(content)
+    else:
+        mlflow.log_text(content, path)
 
 
 def _params(trained: TrainedModel) -> dict[str, Any]:

@@ -133,6 +133,11 @@ class Prepared:
 
 def prepare(frame: pd.DataFrame, config: TrainingConfig) -> Prepared:
     family = family_for(config)
+    if config.baseline and config.baseline not in family.baselines:
+        raise TrainingDataError(
+            f"{config.scenario}: family {family.name} has no baseline '{config.baseline}'; "
+            f"choose one of {', '.join(family.baselines)} or none"
+        )
     data = labelled(frame, config.target)
     schema, ignored = infer_schema(data, config.non_features, config.categorical)
     if not schema.names:

@@ -63,7 +63,7 @@ class Family:
         return {"observed_mean": float(np.mean(y)), f"mean_{self.primary}": float(outputs[self.primary].mean())}
 
     def artifacts(self, view: HoldoutView) -> dict[str, Any]:
-        """Artifact path -> text, dict (JSON) or matplotlib figure."""
+        """Artifact path -> text (CSV, markdown, SVG) or dict (JSON)."""
         return {}
 
     def check_algorithm(self, algorithm: str, config: TrainingConfig) -> None:

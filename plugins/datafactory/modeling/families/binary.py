@@ -21,7 +21,7 @@ from datafactory.modeling.estimators import (
 )
 from datafactory.modeling.families.base import Family, HoldoutView, binary_target, check_both_classes
 from datafactory.modeling.metrics import binary_metrics
-from datafactory.modeling.plots import roc_figure
+from datafactory.modeling.plots import roc_svg
 
 
 @dataclass
@@ -85,6 +85,6 @@ class BinaryFamily(Family):
         if view.baseline_outputs is not None:
             curves["logistic baseline"] = view.baseline_outputs["probability"].to_numpy()
         return {
-            "plots/roc.png": roc_figure(view.y, curves),
+            "plots/roc.svg": roc_svg(view.y, curves),
             "feature_importance.csv": gain_importance(view.estimator.booster).to_csv(index=False),
         }

@@ -25,7 +25,7 @@ from datafactory.modeling.estimators import (
 )
 from datafactory.modeling.families.base import Family, HoldoutView, TrainingDataError
 from datafactory.modeling.metrics import confusion, grading_cost_matrix, ordinal_metrics
-from datafactory.modeling.plots import confusion_figure
+from datafactory.modeling.plots import confusion_svg
 
 
 @dataclass(frozen=True)
@@ -148,7 +148,7 @@ class OrdinalFamily(Family):
         table = pd.DataFrame(matrix, index=pd.Index(labels, name="actual"), columns=labels)
         return {
             "confusion_matrix.csv": table.to_csv(),
-            "plots/confusion_matrix.png": confusion_figure(matrix, labels),
+            "plots/confusion_matrix.svg": confusion_svg(matrix, labels),
             "grading.json": {
                 "classes_least_to_most_risky": labels,
                 "under_grade_cost_per_step": grading.under_per_step,

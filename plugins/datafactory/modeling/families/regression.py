@@ -1,4 +1,9 @@
-"""Regression of an expected quantity (e.g. a building's annual energy) with a ridge baseline."""
+"""Regression of an expected quantity (e.g. a building's annual energy) with a ridge baseline.
+
+`target_per: <column>` models the target per unit of that column (energy per m2, the usual
+benchmark for buildings) and multiplies back; `target_transform: log` fits the log of it. Both
+suit quantities that scale with size, which trees cannot extrapolate on their own.
+"""
 
 from __future__ import annotations
 
@@ -21,36 +26,53 @@ from datafactory.modeling.estimators import (
 )
 from datafactory.modeling.families.base import Family, HoldoutView, TrainingDataError
 from datafactory.modeling.metrics import regression_metrics
-from datafactory.modeling.plots import actual_vs_predicted_figure
+from datafactory.modeling.plots import actual_vs_predicted_svg
 
 TRANSFORMS = ("none", "log")
 
 
-def _forward(y: np.ndarray, transform: str) -> np.ndarray:
-    return np.log1p(y) if transform == "log" else y
+@dataclass(frozen=True)
+class TargetScale:
+    transform: str
+    per: str | None
 
+    def _unit(self, x: pd.DataFrame) -> np.ndarray:
+        if self.per is None:
+            return np.ones(len(x))
+        return np.clip(x[self.per].to_numpy(dtype=float), 1e-9, None)
 
-def _inverse(z: np.ndarray, transform: str) -> np.ndarray:
-    return np.expm1(z) if transform == "log" else z
+    def forward(self, y: np.ndarray, x: pd.DataFrame) -> np.ndarray:
+        z = y / self._unit(x)
+        return np.log1p(z) if self.transform == "log" else z
+
+    def inverse(self, z: np.ndarray, x: pd.DataFrame) -> np.ndarray:
+        return (np.expm1(z) if self.transform == "log" else z) * self._unit(x)
 
 
 @dataclass
 class BoosterRegressor:
     booster: lgb.Booster
-    transform: str
+    scale: TargetScale
 
     def predict_outputs(self, x: pd.DataFrame) -> pd.DataFrame:
-        return pd.DataFrame({"prediction": _inverse(self.booster.predict(x), self.transform)}, index=x.index)
+        return pd.DataFrame({"prediction": self.scale.inverse(self.booster.predict(x), x)}, index=x.index)
 
 
 @dataclass
 class LinearRegressor:
     pipeline: Any
-    transform: str
+    scale: TargetScale
+    logged: list[str]  # non-negative inputs taken as log1p, so a log target gets a power law
+
+    def linear_input(self, x: pd.DataFrame) -> pd.DataFrame:
+        out = as_linear_input(x)
+        for c in self.logged:
+            out[c] = np.log1p(out[c].clip(lower=0))
+        return out
 
     def predict_outputs(self, x: pd.DataFrame) -> pd.DataFrame:
-        z = self.pipeline.predict(as_linear_input(x))
-        return pd.DataFrame({"prediction": _inverse(z, self.transform)}, index=x.index)
+        z = self.pipeline.predict(self.linear_input(x))
+        return pd.DataFrame({"prediction": self.scale.inverse(z, x)}, index=x.index)
 
 
 class RegressionFamily(Family):
@@ -60,33 +82,38 @@ class RegressionFamily(Family):
     baselines = ("ridge",)
     metric_names = ("mae", "mape", "r2")
 
-    def _transform(self, config: TrainingConfig) -> str:
+    def _scale(self, config: TrainingConfig, x: pd.DataFrame | None = None) -> TargetScale:
         transform = str(config.options.get("target_transform", "none"))
         if transform not in TRANSFORMS:
             raise TrainingDataError(f"{config.scenario}: target_transform must be one of {', '.join(TRANSFORMS)}")
-        return transform
+        per = config.options.get("target_per")
+        if per is not None and x is not None and per not in x.columns:
+            raise TrainingDataError(f"{config.scenario}: target_per column '{per}' is not a numeric feature")
+        return TargetScale(transform, per)
 
     def target(self, values: pd.Series, config: TrainingConfig) -> np.ndarray:
         numbers = pd.to_numeric(values, errors="coerce")
         if numbers.isna().any():
             raise TrainingDataError(f"{config.scenario}: target '{values.name}' has non-numeric values")
-        if self._transform(config) == "log" and (numbers < 0).any():
+        if self._scale(config).transform == "log" and (numbers < 0).any():
             raise TrainingDataError(f"{config.scenario}: a log target needs values >= 0 in '{values.name}'")
         return numbers.to_numpy(dtype=float)
 
     def fit(self, algorithm: str, params: dict[str, Any], x: pd.DataFrame, y: np.ndarray, config: TrainingConfig):
         self.check_algorithm(algorithm, config)
-        transform = self._transform(config)
-        return BoosterRegressor(fit_booster(x, _forward(y, transform), params, objective="regression"), transform)
+        scale = self._scale(config, x)
+        return BoosterRegressor(fit_booster(x, scale.forward(y, x), params, objective="regression"), scale)
 
     def fit_baseline(self, kind: str, x: pd.DataFrame, y: np.ndarray, config: TrainingConfig):
-        transform = self._transform(config)
+        scale = self._scale(config, x)
         rows = sample_rows(len(x), BASELINE_MAX_ROWS)
         numeric = [c for c in x.columns if not isinstance(x[c].dtype, pd.CategoricalDtype)]
         categorical = [c for c in x.columns if c not in numeric]
-        pipeline = linear_pipeline(numeric, categorical, Ridge(alpha=1.0))
-        pipeline.fit(as_linear_input(x.iloc[rows]), _forward(y[rows], transform))
-        return LinearRegressor(pipeline, transform)
+        logged = [c for c in numeric if scale.transform == "log" and x[c].min() >= 0]
+        baseline = LinearRegressor(linear_pipeline(numeric, categorical, Ridge(alpha=1.0)), scale, logged)
+        sample = x.iloc[rows]
+        baseline.pipeline.fit(baseline.linear_input(sample), scale.forward(y[rows], sample))
+        return baseline
 
     def evaluate(self, y: np.ndarray, outputs: pd.DataFrame, config: TrainingConfig) -> dict[str, float]:
         return regression_metrics(y, outputs["prediction"].to_numpy(dtype=float))
@@ -96,6 +123,6 @@ class RegressionFamily(Family):
 
     def artifacts(self, view: HoldoutView) -> dict[str, Any]:
         return {
-            "plots/actual_vs_predicted.png": actual_vs_predicted_figure(view.y, view.outputs["prediction"].to_numpy()),
+            "plots/actual_vs_predicted.svg": actual_vs_predicted_svg(view.y, view.outputs["prediction"].to_numpy()),
             "feature_importance.csv": gain_importance(view.estimator.booster).to_csv(index=False),
         }

@@ -27,7 +27,7 @@ from datafactory.modeling.families.base import (
 )
 from datafactory.modeling.families.binary import fit_logistic
 from datafactory.modeling.metrics import ranking_metrics
-from datafactory.modeling.plots import roc_figure
+from datafactory.modeling.plots import roc_svg
 from datafactory.modeling.woe import BinningRules, FeatureBinning, fit_binnings
 
 
@@ -217,7 +217,7 @@ class ScorecardFamily(Family):
             curves["logistic baseline"] = view.baseline_outputs["probability"].to_numpy()
         scaling = model.scaling
         out: dict[str, Any] = {
-            "plots/roc.png": roc_figure(view.y, curves),
+            "plots/roc.svg": roc_svg(view.y, curves),
             "grades_on_holdout.csv": grade_table(view.y, view.outputs, model.grades).to_csv(index=False),
             "scaling.json": {
                 "base_points": scaling.base_points,
