@@ -184,3 +184,49 @@ def test_reports_and_data_docs_never_show_a_personal_value(factory):
     run_page = (reports / DAYS[0].isoformat() / "index.html").read_text(encoding="utf-8")
     total_in = sum(factory["results"][(f, DAYS[0])]["rows_in"] for f in FEEDS)
     assert f"<b id='rows-in'>{total_in}</b>" in run_page
+
+
+@pytest.fixture(scope="module")
+def regional(tmp_path_factory) -> dict:
+    """The registry and tax feeds conformed region by region, as the ingest DAG does for large feeds."""
+    from datafactory.partitioning.regions import RegionZones, assemble, split_by_region
+    from datafactory.settings import load_settings
+
+    home = tmp_path_factory.mktemp("regional") / "var"
+    zones, repo = Zones(home), load_settings().repo
+    specs = load_sources(repo)
+    for offset, day in enumerate(DAYS[:2]):
+        rng = np.random.default_rng([11, offset])
+        tables = enterprise_delivery(7, 300, BASE, offset)
+        for feed in ("ent_registry", "ent_tax_monthly"):
+            spec, suite = specs[feed], load_suite_json(repo, specs[feed].suite)
+            landed = protect(inject_defects(tables[feed], PLANS[feed], rng), pii_rules(spec), b"k", None)
+            write_partition_atomic(landed, zones.raw_partition(feed, day))
+            regions = list(split_by_region(spec, zones, day))
+            for region in regions:
+                conform(spec, suite, day, f"run-{offset}", RegionZones(home, feed, region))
+            assemble(spec, zones, day, f"run-{offset}", regions)
+    return {"zones": zones, "specs": specs, "repo": repo}
+
+
+def test_release_of_a_feed_conformed_by_region_keeps_feed_level_accounting(regional):
+    zones, spec = regional["zones"], regional["specs"]["ent_tax_monthly"]
+    day = DAYS[0]
+    before = pd.read_parquet(zones.quarantine_partition(spec.name, day))
+    only_revenue = before[before[REASON_COLUMN] == REVENUE_CHECK]
+    assert len(only_revenue) > 0
+    fixed = copy.deepcopy(load_suite_json(regional["repo"], spec.suite))
+    fixed["expectations"] = [
+        e for e in fixed["expectations"] if e["kwargs"].get("column") != "revenue" or "non_negative" not in e["type"]
+    ]
+    moved = release(spec, fixed, day, zones)
+    assert moved.released == len(only_revenue) and moved.remaining == len(before) - len(only_revenue)
+    result = json.loads(zones.quality_result(day, spec.name).read_text())
+    assert result["rows_in"] == result["rows_conformed"] + result["rows_quarantined"]
+    assert result["rows_released"] == moved.released
+    assert len(pd.read_parquet(zones.quarantine_partition(spec.name, day))) == moved.remaining
+    keys = set(zip(only_revenue["uscc"], only_revenue["period"], strict=True))
+    for later in DAYS[:2]:  # the feed-level snapshots of the day and after hold the released rows
+        table = pd.read_parquet(zones.conformed(spec.name, later))
+        assert keys <= set(zip(table["uscc"], table["period"], strict=True)) and not table.duplicated(spec.keys).any()
+    assert release(spec, fixed, day, zones).released == 0

@@ -84,6 +84,46 @@ def list_quarantine(zones: Zones, source: str | None = None, day: date | None = 
 
 
 def release(spec: SourceSpec, suite_json: dict[str, Any], day: date, zones: Zones) -> ReleaseResult:
+    """Release one feed's quarantined rows of `day`; a feed conformed region by region is released
+    region by region, then its feed-level snapshots, quarantine and result are assembled again."""
+    from datafactory.partitioning.regions import RegionZones, known_regions
+
+    regions = [
+        r
+        for r in known_regions(zones.home, spec.name)
+        if RegionZones(zones.home, spec.name, r).quarantine_partition(spec.name, day).exists()
+    ]
+    if not regions:
+        return _release_batch(spec, suite_json, day, zones)
+    region_zones = [RegionZones(zones.home, spec.name, r) for r in regions]
+    for rz in region_zones:  # a critical failure in any region must stop the release before anything moves
+        _release_batch(spec, suite_json, day, rz, apply=False)
+    parts = [_release_batch(spec, suite_json, day, rz) for rz in region_zones]
+    _reassemble(spec, zones, day)
+    return ReleaseResult(
+        spec.name,
+        day.isoformat(),
+        sum(p.checked for p in parts),
+        sum(p.released for p in parts),
+        sum(p.remaining for p in parts),
+    )
+
+
+def _reassemble(spec: SourceSpec, zones: Zones, day: date) -> None:
+    """The feed-level snapshot, quarantine and result of `day` and of every later run, from the regions
+    (released rows now live in the regions' snapshots from `day` on)."""
+    from datafactory.partitioning.regions import assemble
+
+    for path in sorted((zones.home / "quality").glob(f"*/{spec.name}.json")):
+        if path.parent.name >= day.isoformat():
+            result = json.loads(path.read_text())
+            regions = list(result.get("partitions") or {})
+            assemble(spec, zones, date.fromisoformat(path.parent.name), result["run_id"], regions)
+
+
+def _release_batch(
+    spec: SourceSpec, suite_json: dict[str, Any], day: date, zones: Zones, apply: bool = True
+) -> ReleaseResult:
     partition = zones.quarantine_partition(spec.name, day)
     if not partition.exists():
         raise ReleaseError(f"{spec.name} has no quarantine for {day}; see `datafactory quarantine list`")
@@ -106,6 +146,8 @@ def release(spec: SourceSpec, suite_json: dict[str, Any], day: date, zones: Zone
     remaining = split.quarantined.assign(
         **{ROW_COLUMN: positions[still], RUN_COLUMN: held[RUN_COLUMN].to_numpy()[still]}
     )
+    if not apply:
+        return ReleaseResult(spec.name, day.isoformat(), len(held), len(split.conformed), len(remaining))
     _upsert_from(zones, spec, day, split.conformed)
     write_partition_atomic(remaining, partition)
     _update_accounting(zones, spec.name, day, len(remaining), ev.failures)
@@ -136,6 +178,8 @@ def _update_accounting(zones: Zones, source: str, day: date, remaining: int, fai
     result["rows_released"] = quarantined_at_conform - remaining
     result["rows_conformed"] = int(result["rows_in"]) - remaining
     result["failures_by_expectation"] = failures.counts()
+    if result.get("critical"):  # the batch passes its critical checks now: it is no longer held
+        result["critical_at_conform"], result["critical"] = result["critical"], []
     result.setdefault("releases", []).append(
         {"at": datetime.now(UTC).isoformat(timespec="seconds"), "released_total": result["rows_released"]}
     )
