@@ -63,6 +63,13 @@ def balanced(result: dict[str, Any]) -> bool:
     return result["rows_in"] == result["rows_conformed"] + result["rows_quarantined"]
 
 
+def _observed(value: Any) -> str:
+    """GE's observed value; per-region values (a feed conformed by region) without the empty ones."""
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {v}" for k, v in value.items() if v is not None)
+    return "" if value is None else str(value)
+
+
 def _samples(values: list[Any]) -> str:
     return ", ".join(f"<code>{escape(str(v))}</code>" for v in values)
 
@@ -95,7 +102,7 @@ def render_run(
             if e["success"]:
                 continue
             css = {"critical": "bad", "warning": "warn"}.get(e["severity"], "")
-            observed = "" if e.get("observed") is None else escape(str(e["observed"]))
+            observed = escape(_observed(e.get("observed")))
             failing.append(
                 f"<tr><td>{escape(r['source'])}</td><td><code>{escape(e['label'])}</code></td>"
                 f"<td class='{css}'>{escape(e['severity'])}</td><td class='n'>{e['unexpected_count']}</td>"
