@@ -137,6 +137,15 @@ def auto_approver(enabled: bool, interval: float = 0.5) -> Iterator[None]:
     if not enabled:
         yield
         return
+    # Import every Airflow model, configure the ORM and load the response handler here, before the
+    # thread exists: a first query from the thread while the main thread is still importing Airflow
+    # deadlocks on SQLAlchemy's mapper configuration and the import lock.
+    from airflow.models import import_all_models
+    from sqlalchemy.orm import configure_mappers
+
+    import_all_models()
+    configure_mappers()
+    answer_pending(True, AUTO_APPROVER)
     stop = threading.Event()
 
     def loop() -> None:
