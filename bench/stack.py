@@ -116,7 +116,7 @@ def local_values(
 ) -> dict[str, str]:
     """The `.env` for running the stack on this machine: local services, free ports, throwaway DBs.
 
-    `databases` maps AIRFLOW_DB, MLFLOW_DB, DATAFACTORY_STATE_DB and EXCHANGE_DB to database names.
+    `databases` maps each of STACK_DATABASES to a database name.
     """
     return {
         "BIND_ADDRESS": "127.0.0.1",
@@ -135,6 +135,9 @@ def local_values(
         "AWS_DEFAULT_REGION": "us-east-1",
         "MLFLOW_BUCKET": "mlflow",
         "PRODUCTS_BUCKET": "datafactory-products",
+        "PLATFORM_HOST": "127.0.0.1",
+        "PLATFORM_PORT": str(free_port()),
+        "DATAFACTORY_API_SECRET": secrets.token_urlsafe(24),
         "MLFLOW_HOST": "127.0.0.1",
         "MLFLOW_PORT": str(free_port()),
         "MLFLOW_WORKERS": "1",
@@ -151,7 +154,9 @@ def local_values(
         "DATAFACTORY_STORE_URL": store_url or "s3://datafactory-products/products",
         "DATAFACTORY_PSEUDONYM_KEY": "local-stack-key-not-a-secret",
         "DATAFACTORY_ENTERPRISES": str(enterprises),
+        "DATAFACTORY_FIRST_DATE": "2026-11-01",
         "DATAFACTORY_AUTO_APPROVE": "true",
+        "AIRFLOW_DAGS_PAUSED_AT_CREATION": "false",
     }
 
 
@@ -311,9 +316,11 @@ def up(stack: LocalStack, workers: int = 2, timeout: float = 300) -> list[Proces
     """
     stack.run("minio-init", timeout=timeout)
     mlflow = stack.start("mlflow")
+    platform = stack.start("upstream-platform")
     stack.run("airflow-init", timeout=timeout)
     core = {s: stack.start(s) for s in ("airflow-apiserver", "airflow-dag-processor", "airflow-triggerer")}
     stack.wait_healthy("mlflow", mlflow, timeout)
+    stack.wait_healthy("upstream-platform", platform, timeout)
     core["airflow-scheduler"] = stack.start("airflow-scheduler")
     stack.wait_healthy("airflow-apiserver", core["airflow-apiserver"], timeout)
     worker_procs = [
@@ -323,10 +330,10 @@ def up(stack: LocalStack, workers: int = 2, timeout: float = 300) -> list[Proces
     ]
     for service, proc in [*core.items(), *(("airflow-worker", p) for p in worker_procs)]:
         stack.wait_healthy(service, proc, timeout)
-    return [mlflow, *core.values(), *worker_procs]
+    return [mlflow, platform, *core.values(), *worker_procs]
 
 
-STACK_DATABASES = ("AIRFLOW_DB", "MLFLOW_DB", "DATAFACTORY_STATE_DB", "EXCHANGE_DB")
+STACK_DATABASES = ("AIRFLOW_DB", "MLFLOW_DB", "DATAFACTORY_STATE_DB", "EXCHANGE_DB", "PLATFORM_DB")
 POSTGRES_ADMIN_URL = os.environ.get(
     "DATAFACTORY_TEST_POSTGRES", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 )
@@ -334,7 +341,13 @@ POSTGRES_ADMIN_URL = os.environ.get(
 
 @contextlib.contextmanager
 def running_stack(
-    home: Path, *, workers: int = 2, redis_db: int = 13, enterprises: int = 1500, timeout: float = 300
+    home: Path,
+    *,
+    workers: int = 2,
+    redis_db: int = 13,
+    enterprises: int = 1500,
+    timeout: float = 300,
+    overrides: Mapping[str, str] | None = None,
 ) -> Iterator[LocalStack]:
     """The whole stack on this machine: throwaway Postgres databases, a Redis DB of its own, the S3
     stand-in, then every service. Everything it created is removed on exit, also after a failure."""
@@ -354,6 +367,7 @@ def running_stack(
         s3 = start_s3_server(home, s3_port)
         values = local_values(databases=databases, home=home, s3_port=s3_port, redis_db=redis_db)
         values["DATAFACTORY_ENTERPRISES"] = str(enterprises)
+        values.update(overrides or {})
         stack = LocalStack(values, home)
         up(stack, workers=workers, timeout=timeout)
         yield stack

@@ -42,6 +42,7 @@ def test_every_long_running_service_passes_its_own_compose_health_check(stack: L
     running = {p.name: p for p in stack.processes}
     assert set(running) == {
         "mlflow",
+        "upstream-platform",
         "airflow-apiserver",
         "airflow-scheduler",
         "airflow-dag-processor",

@@ -21,6 +21,7 @@ LONG_RUNNING = {
     "airflow-dag-processor",
     "airflow-triggerer",
     "airflow-worker",
+    "upstream-platform",
 }
 ONE_SHOTS = {"minio-init", "airflow-init"}
 AIRFLOW = {s for s in LONG_RUNNING | ONE_SHOTS if s.startswith("airflow-")}
@@ -47,7 +48,7 @@ def test_every_service_has_an_image(compose):
     for name, service in compose["services"].items():
         assert service.get("image"), name
     project = {n for n, s in compose["services"].items() if s.get("build")}
-    assert project == AIRFLOW | {"mlflow", "minio-init"}
+    assert project == AIRFLOW | {"mlflow", "minio-init", "upstream-platform"}
     assert compose["services"]["postgres"]["image"].startswith("postgres:")
     assert compose["services"]["redis"]["image"].startswith("redis:")
     assert compose["services"]["minio"]["image"].startswith("minio/minio:")
@@ -73,7 +74,7 @@ def test_start_order_follows_the_data_path(compose):
         assert {"postgres", "redis", "airflow-init"} <= set(services[name]["depends_on"]), name
     assert {"postgres", "minio-init"} <= set(services["mlflow"]["depends_on"])
     assert "minio" in services["minio-init"]["depends_on"]
-    assert {"airflow-apiserver", "mlflow"} <= set(services["airflow-worker"]["depends_on"])
+    assert {"airflow-apiserver", "mlflow", "upstream-platform"} <= set(services["airflow-worker"]["depends_on"])
 
 
 def test_airflow_runs_celery_on_postgres_and_redis_with_a_shared_jwt_secret(compose):
@@ -124,7 +125,7 @@ def test_mlflow_uses_postgres_and_s3_and_clients_get_the_endpoint_and_credential
 def test_postgres_creates_one_database_per_concern(compose):
     postgres = compose["services"]["postgres"]
     names = interpolate(postgres["environment"]["DATAFACTORY_DATABASES"], {}).split()
-    assert names == ["airflow", "mlflow", "datafactory", "exchange"]
+    assert names == ["airflow", "mlflow", "datafactory", "exchange", "platform"]
     mounts = {m.split(":")[1]: m.split(":")[0] for m in postgres["volumes"]}
     script = mounts["/docker-entrypoint-initdb.d/10-create-databases.sh"]
     assert (REPO / script).is_file()
@@ -154,7 +155,8 @@ def test_every_variable_the_compose_file_reads_is_in_env_example(env_example):
 
 def test_secrets_have_no_usable_defaults_in_the_compose_file():
     text = COMPOSE_FILE.read_text()
-    for secret in ("POSTGRES_PASSWORD", "MINIO_ROOT_PASSWORD", "AIRFLOW_JWT_SECRET", "DATAFACTORY_PSEUDONYM_KEY"):
+    secrets = ("POSTGRES_PASSWORD", "MINIO_ROOT_PASSWORD", "AIRFLOW_JWT_SECRET", "DATAFACTORY_PSEUDONYM_KEY")
+    for secret in (*secrets, "DATAFACTORY_API_SECRET"):
         assert f"${{{secret}}}" in text
         assert not re.search(rf"\$\{{{secret}:?-", text), f"{secret} must come from .env, not a default"
 

@@ -1,0 +1,156 @@
+"""The factory's DAGs executed as plain function calls, without Airflow: each task's own callable,
+called in dependency order with its upstream results, each in a forked child so its wall time and
+peak RSS are its own. Mapped tasks are called once per element. This is the baseline that the
+benchmark compares Airflow's orchestration against: the same work, minus the scheduler, the
+metadata DB, XCom and the task runner.
+
+Usage (what bench_e2e.py runs in a fresh process): python -m bench.plain DATE DAG_ID [DAG_ID ...]
+Prints one JSON line per task: dag, task, map_index, seconds, max_rss_mb, result.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import resource
+import sys
+import time
+from collections import defaultdict
+from datetime import UTC, date, datetime
+from types import SimpleNamespace
+from typing import Any
+
+
+class TaskFailedError(RuntimeError):
+    """A task raised; the message names it and carries its one-line error."""
+
+
+def _context(dag_id: str, day: date, results: dict[str, Any]) -> dict[str, Any]:
+    stamp = datetime.combine(day, datetime.min.time(), tzinfo=UTC)
+    run_id = f"plain__{dag_id}__{day.isoformat()}"
+    return {
+        "dag_run": SimpleNamespace(conf={"logical_date": day.isoformat()}, run_after=stamp, run_id=run_id),
+        "logical_date": stamp,
+        "run_id": run_id,
+        "triggering_asset_events": {},
+        "outlet_events": defaultdict(SimpleNamespace),
+        "ti": SimpleNamespace(xcom_pull=lambda task_ids=None, **_: results.get(task_ids)),
+        "params": {},
+    }
+
+
+def _resolve(value: Any, results: dict[str, Any]) -> Any:
+    from airflow.sdk.definitions.xcom_arg import PlainXComArg
+
+    if isinstance(value, PlainXComArg):
+        return results[value.operator.task_id]
+    if isinstance(value, list | tuple):
+        return type(value)(_resolve(v, results) for v in value)
+    if isinstance(value, dict):
+        return {k: _resolve(v, results) for k, v in value.items()}
+    return value
+
+
+def _in_child(call) -> tuple[Any, float, float]:
+    """Runs `call()` in a forked child; returns (result, seconds, child's peak RSS in MB)."""
+    read, write = os.pipe()
+    started = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:  # child: run, send the pickled outcome, exit without cleanup handlers
+        os.close(read)
+        try:
+            payload = pickle.dumps(("ok", call()))
+        except BaseException as exc:  # report every failure to the parent
+            payload = pickle.dumps(("error", f"{exc.__class__.__name__}: {exc}"))
+        with os.fdopen(write, "wb") as out:
+            out.write(payload)
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as inp:
+        data = inp.read()
+    _, status, usage = os.wait4(pid, 0)
+    seconds = time.perf_counter() - started
+    if not data:
+        raise TaskFailedError(f"child exited with status {status} and no result")
+    kind, value = pickle.loads(data)
+    if kind == "error":
+        raise TaskFailedError(value)
+    return value, seconds, usage.ru_maxrss / 1024
+
+
+def run_dag(dag, day: date, emit) -> dict[str, Any]:
+    """Every task of `dag` in topological order; `emit(record)` gets one record per task call."""
+    results: dict[str, Any] = {}
+    for task in dag.topological_sort():
+        context = _context(dag.dag_id, day, results)
+        if hasattr(task, "op_kwargs_expand_input"):  # mapped: one call per element of its expanded input
+            expanded = {k: _resolve(v, results) for k, v in task.op_kwargs_expand_input.value.items()}
+            fixed = _resolve(task.partial_kwargs.get("op_kwargs", {}), results)
+            name, values = next(iter(expanded.items()))
+            outputs = []
+            for index, value in enumerate(values):
+                kwargs = {**fixed, name: value}
+                output = _call(dag.dag_id, task, task.python_callable, (), kwargs, context, emit, index)
+                outputs.append(output)
+            results[task.task_id] = outputs
+            continue
+        args = _resolve(list(task.op_args), results)
+        kwargs = _resolve(dict(task.op_kwargs), results)
+        results[task.task_id] = _call(dag.dag_id, task, task.python_callable, args, kwargs, context, emit, -1)
+    return results
+
+
+def _call(dag_id, task, function, args, kwargs, context, emit, map_index: int) -> Any:
+    try:
+        output, seconds, rss = _in_child(lambda: function(*args, **kwargs, **context))
+    except TaskFailedError as exc:
+        raise TaskFailedError(f"{dag_id}.{task.task_id}[{map_index}]: {exc}") from exc
+    emit(
+        {
+            "dag": dag_id,
+            "task": task.task_id,
+            "map_index": map_index,
+            "seconds": round(seconds, 3),
+            "max_rss_mb": round(rss, 1),
+            "result": output if isinstance(output, dict) else None,
+        }
+    )
+    return output
+
+
+# Imported once in the driver, so forked tasks share them, as tasks share one process under dag.test().
+WARM_MODULES = (
+    "pandas",
+    "pyarrow.parquet",
+    "duckdb",
+    "great_expectations",
+    "datafactory.quality.conform",
+    "datafactory.partitioning.regions",
+    "datafactory.sources.ingest",
+    "datafactory.modeling.pipeline",
+    "datafactory.products.pipeline",
+    "airflow.sdk.exceptions",
+)
+
+
+def main(argv: list[str]) -> int:
+    import importlib
+
+    from datafactory.airflow.factory import build_dags
+    from datafactory.runner import simulated_platform
+
+    for module in WARM_MODULES:
+        importlib.import_module(module)
+    day = date.fromisoformat(argv[0])
+    dags = build_dags()
+    with simulated_platform():  # the sharing platform's API, as `datafactory run` serves it
+        for dag_id in argv[1:]:
+            run_dag(dags[dag_id], day, lambda record: print(json.dumps(record, default=str), flush=True))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"driver_max_rss_mb": round(peak, 1)}), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
