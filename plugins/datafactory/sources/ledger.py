@@ -90,7 +90,10 @@ class FileReceipt:
 class Ledger:
     def __init__(self, engine: sa.Engine):
         self.engine = engine
-        _META.create_all(engine)
+        try:
+            _META.create_all(engine)
+        except (sa.exc.IntegrityError, sa.exc.ProgrammingError):  # a worker on another host created it just now
+            _META.create_all(engine)
         _add_missing_columns(engine, PULLS)
 
     def record(self, rec: PullRecord, receipts: Iterable[FileReceipt] = ()) -> None:
