@@ -1,6 +1,8 @@
 -- Anti-fraud admission features, one row per enterprise, over the conformed zone.
 -- Shell-company patterns: many firms at one address or under one legal representative,
 -- no insured staff, no tax, recent registration, large registered capital.
+-- Money is summed as DECIMAL: exact, so the same data always gives the same features (a parallel
+-- float sum can differ in the last bit between runs, and that would change the training fingerprint).
 WITH reg AS (
     SELECT * FROM ent_registry
 ),
@@ -12,8 +14,8 @@ rep_load AS (
 ),
 tax AS (
     SELECT uscc,
-           sum(revenue) AS revenue_6m,
-           sum(tax_paid) AS tax_paid_6m,
+           CAST(sum(CAST(revenue AS DECIMAL(18, 2))) AS DOUBLE) AS revenue_6m,
+           CAST(sum(CAST(tax_paid AS DECIMAL(18, 2))) AS DOUBLE) AS tax_paid_6m,
            count(*) FILTER (WHERE revenue > 0) AS months_with_revenue
     FROM ent_tax_monthly GROUP BY uscc
 ),
@@ -22,13 +24,13 @@ staff AS (
     FROM ent_social_insurance GROUP BY uscc
 ),
 penalties AS (
-    SELECT uscc, count(*) AS penalties_2y, sum(amount) AS penalty_amount_2y
+    SELECT uscc, count(*) AS penalties_2y, CAST(sum(CAST(amount AS DECIMAL(18, 2))) AS DOUBLE) AS penalty_amount_2y
     FROM ent_admin_penalty
     WHERE decision_date >= CAST($as_of AS DATE) - INTERVAL 730 DAY
     GROUP BY uscc
 ),
 enforcement AS (
-    SELECT uscc, count(*) AS enforcement_cases, sum(amount) AS enforcement_amount
+    SELECT uscc, count(*) AS enforcement_cases, CAST(sum(CAST(amount AS DECIMAL(18, 2))) AS DOUBLE) AS enforcement_amount
     FROM ent_court_enforcement GROUP BY uscc
 ),
 labels AS (

@@ -1,6 +1,7 @@
 -- Supplier-rating features, one row per supplier of the Dali agri-culture-tourism platform:
 -- platform incidents, plus the enterprise's public records (social insurance with arrears,
 -- housing fund, tax credit grade, admin and environmental penalties, court enforcement).
+-- Money is summed as DECIMAL so the same data always gives the same features, bit for bit.
 WITH sup AS (
     SELECT uscc, category, region_code, CAST(joined_date AS DATE) AS joined_date FROM sup_suppliers
 ),
@@ -33,7 +34,7 @@ admin AS (
     SELECT uscc, count(*) AS admin_penalties FROM ent_admin_penalty GROUP BY uscc
 ),
 env AS (
-    SELECT uscc, count(*) AS env_penalties, sum(amount) AS env_penalty_amount FROM ent_env_penalty GROUP BY uscc
+    SELECT uscc, count(*) AS env_penalties, CAST(sum(CAST(amount AS DECIMAL(18, 2))) AS DOUBLE) AS env_penalty_amount FROM ent_env_penalty GROUP BY uscc
 ),
 court AS (
     SELECT uscc, count(*) AS enforcement_cases, max(dishonest) AS dishonest_debtor

@@ -1,6 +1,7 @@
 -- Underwriting features, one row per application, from the applicant's pseudonymized medical
 -- history in the two years before the application date (nothing after it: point in time).
 -- Diagnoses are grouped by ICD-10 chapter, plus the codes underwriters single out.
+-- Money is summed as DECIMAL so the same data always gives the same features, bit for bit.
 WITH apps AS (
     SELECT application_id, person_id, CAST(applied_date AS DATE) AS applied_date, decision
     FROM uw_decisions
@@ -21,7 +22,7 @@ visits AS (
            sum(inpatient_days) AS inpatient_days_2y,
            sum(inpatient_days) FILTER (WHERE visit_date > applied_date - INTERVAL 180 DAY) AS inpatient_days_6m,
            max(inpatient_days) AS longest_stay,
-           sum(cost) AS cost_2y,
+           CAST(sum(CAST(cost AS DECIMAL(18, 2))) AS DOUBLE) AS cost_2y,
            max(cost) AS max_visit_cost,
            max(hospital_level) AS max_hospital_level,
            count(*) FILTER (WHERE hospital_level = 3) AS tertiary_visits,
@@ -46,7 +47,7 @@ visits AS (
     GROUP BY application_id
 ),
 claims AS (
-    SELECT apps.application_id, count(*) AS claims_1y, sum(c.amount) AS claim_amount_1y
+    SELECT apps.application_id, count(*) AS claims_1y, CAST(sum(CAST(c.amount AS DECIMAL(18, 2))) AS DOUBLE) AS claim_amount_1y
     FROM apps
     JOIN med_claims AS c
       ON c.person_id = apps.person_id

@@ -9,5 +9,6 @@ import pandas as pd
 
 
 def holdout_mask(ids: pd.Series, share: float) -> np.ndarray:
-    buckets = np.fromiter((zlib.crc32(str(v).encode()) % 10_000 for v in ids), dtype=np.int64, count=len(ids))
+    """CRC-32 of the id's text: a fixed, documented hash, so the split never moves with a library."""
+    buckets = np.array([zlib.crc32(v.encode()) for v in ids.astype(str).tolist()], dtype=np.int64) % 10_000
     return buckets < int(share * 10_000)
