@@ -3,14 +3,11 @@
 -- no insured staff, no tax, recent registration, large registered capital.
 -- Money is summed as DECIMAL: exact, so the same data always gives the same features (a parallel
 -- float sum can differ in the last bit between runs, and that would change the training fingerprint).
-WITH reg AS (
-    SELECT * FROM ent_registry
-),
-address_load AS (
-    SELECT address, count(*) AS firms_at_address FROM reg GROUP BY address
+WITH address_load AS (
+    SELECT address, count(*) AS firms_at_address FROM ent_registry GROUP BY address
 ),
 rep_load AS (
-    SELECT legal_rep_id, count(*) AS firms_of_legal_rep FROM reg GROUP BY legal_rep_id
+    SELECT legal_rep_id, count(*) AS firms_of_legal_rep FROM ent_registry GROUP BY legal_rep_id
 ),
 tax AS (
     SELECT uscc,
@@ -54,7 +51,7 @@ SELECT
     coalesce(enforcement.enforcement_cases, 0) AS enforcement_cases,
     coalesce(enforcement.enforcement_amount, 0) AS enforcement_amount,
     labels.is_fraud
-FROM reg
+FROM ent_registry AS reg
 LEFT JOIN address_load USING (address)
 LEFT JOIN rep_load USING (legal_rep_id)
 LEFT JOIN tax USING (uscc)
