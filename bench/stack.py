@@ -333,7 +333,7 @@ def up(stack: LocalStack, workers: int = 2, timeout: float = 300) -> list[Proces
     return [mlflow, platform, *core.values(), *worker_procs]
 
 
-STACK_DATABASES = ("AIRFLOW_DB", "MLFLOW_DB", "DATAFACTORY_STATE_DB", "EXCHANGE_DB", "PLATFORM_DB")
+STACK_DATABASES = ("AIRFLOW_DB", "MLFLOW_DB", "DATAFACTORY_STATE_DB", "EXCHANGE_DB")
 POSTGRES_ADMIN_URL = os.environ.get(
     "DATAFACTORY_TEST_POSTGRES", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 )

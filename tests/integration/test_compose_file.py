@@ -125,7 +125,7 @@ def test_mlflow_uses_postgres_and_s3_and_clients_get_the_endpoint_and_credential
 def test_postgres_creates_one_database_per_concern(compose):
     postgres = compose["services"]["postgres"]
     names = interpolate(postgres["environment"]["DATAFACTORY_DATABASES"], {}).split()
-    assert names == ["airflow", "mlflow", "datafactory", "exchange", "platform"]
+    assert names == ["airflow", "mlflow", "datafactory", "exchange"]
     mounts = {m.split(":")[1]: m.split(":")[0] for m in postgres["volumes"]}
     script = mounts["/docker-entrypoint-initdb.d/10-create-databases.sh"]
     assert (REPO / script).is_file()
