@@ -33,14 +33,14 @@ def _text(series: pd.Series) -> pd.Series:
 def drop_seen(units: list[pd.DataFrame], columns: list[str], seen: np.ndarray) -> tuple[pd.DataFrame, int]:
     """Concatenate units in arrival order, dropping rows whose identity was seen before or in an
     earlier unit. Returns the frame and how many rows were dropped."""
-    known = set(seen.tolist())
-    kept, dropped = [], 0
-    for frame in units:
-        ids = identities(frame, columns)
-        fresh = np.fromiter((i not in known for i in ids), dtype=bool, count=len(ids))
-        dropped += int((~fresh).sum())
-        known.update(ids.tolist())
-        kept.append(frame[fresh])
-    if not kept:
+    units = [u for u in units if len(u)] or units[:1]
+    if not units:
         return pd.DataFrame(), 0
-    return pd.concat(kept, ignore_index=True), dropped
+    frame = pd.concat(units, ignore_index=True) if len(units) > 1 else units[0].reset_index(drop=True)
+    if len(units) == 1 and not len(seen):
+        return frame, 0  # one unit and nothing landed before: nothing can repeat across units
+    ids = identities(frame, columns)
+    unit_no = np.repeat(np.arange(len(units)), [len(u) for u in units])
+    first_unit = pd.Series(unit_no).groupby(ids).transform("min").to_numpy()
+    repeated = (unit_no > first_unit) | np.isin(ids, seen)
+    return frame[~repeated].reset_index(drop=True), int(repeated.sum())

@@ -25,7 +25,7 @@ def pseudonym(value: str, key: bytes) -> str:
 
 def pseudonymize_column(column: pd.Series, key: bytes) -> pd.Series:
     """Compute each distinct value's pseudonym once; nulls stay null so completeness checks see them."""
-    codes, distinct = pd.factorize(column.where(column.isna(), column.astype(str)))
+    codes, distinct = pd.factorize(column)  # nulls get code -1
     keyed = hmac.HMAC(key, hashes.SM3())  # copying a keyed HMAC skips the key schedule per value
 
     def one(value: str) -> str:
@@ -33,7 +33,7 @@ def pseudonymize_column(column: pd.Series, key: bytes) -> pd.Series:
         mac.update(value.encode("utf-8"))
         return "p_" + mac.finalize().hex()[:32]
 
-    table = np.array([one(v) for v in distinct] + [None], dtype=object)
+    table = np.array([one(str(v)) for v in distinct] + [None], dtype=object)
     return pd.Series(table[codes], index=column.index, dtype=object)  # code -1 (null) picks the None
 
 
