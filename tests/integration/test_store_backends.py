@@ -1,12 +1,15 @@
 """Proof, on both backends (a local directory and S3 on a loopback moto server, through real HTTP):
 a crash between data and manifest leaves no version; concurrent publishers never share a version;
-verify catches tampering; rollback moves `latest` back and deletes nothing.
+verify catches tampering; rollback moves `latest` back and deletes nothing; planted canaries are
+caught by the output review and nothing of that product reaches the store.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -16,11 +19,16 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import boto3
+import pandas as pd
 import pytest
 
+from datafactory.domain.identifiers import make_uscc
+from datafactory.products.pipeline import ProductRejectedError, ProductRun, build, publish, review, validate
+from datafactory.products.spec import ProductDefinition, definition
 from datafactory.products.store import ObjectStore, open_store
 from datafactory.products.verify import MISSING, OK, TAMPERED, verify_version
 from datafactory.products.versioning import (
@@ -35,7 +43,10 @@ from datafactory.products.versioning import (
     read_manifest,
     record_decision,
 )
-from tests.conftest import VENV_BIN, run_cli
+from datafactory.settings import load_settings
+from datafactory.sources.pseudonymize import pseudonym
+from datafactory.specs import ProductSpec
+from tests.conftest import REPO, VENV_BIN, run_cli
 
 pytestmark = pytest.mark.integration
 PRODUCT = "demo_product"
@@ -247,3 +258,158 @@ def test_rollback_moves_latest_back_deletes_nothing_and_refuses_unapproved_versi
     unknown = run_cli(["products", "rollback", PRODUCT, "9"], env, timeout=300)
     assert unknown.returncode == 1 and "no version 9" in unknown.stderr
     assert latest_version(store, PRODUCT) == 2
+
+
+# --- Output review with planted canaries: a product that leaks is not published, on either backend ---
+
+DAY = date(2026, 11, 1)
+REP_NAMES = ["张伟", "李娜", "王芳", "刘洋", "陈静", "杨磊"]
+CANARY_KEY = "canary-test-key"
+CLEAN_SQL = """
+SELECT uscc, industry, CASE WHEN uscc = (SELECT min(uscc) FROM ent_registry) THEN {canary} ELSE 'clean' END AS note,
+       count(*) OVER (PARTITION BY industry) AS peers,
+       CASE WHEN count(*) OVER (PARTITION BY industry) >= $k THEN 1.0 END AS peer_metric
+FROM ent_registry ORDER BY uscc
+"""
+# Suppression forgotten: the two-firm industry's peer figure is published.
+SMALL_GROUP_SQL = CLEAN_SQL.replace("CASE WHEN count(*) OVER (PARTITION BY industry) >= $k THEN 1.0 END", "1.0")
+
+
+def _registry() -> pd.DataFrame:
+    """A conformed registry as ingest leaves it: personal fields are keyed pseudonyms."""
+    key = CANARY_KEY.encode()
+    rows = []
+    for i in range(12):
+        rep = REP_NAMES[i % len(REP_NAMES)]
+        rows.append(
+            {
+                "uscc": make_uscc("330281", f"{i + 1:08d}"),
+                "name": f"余姚市测试{i}贸易有限公司",
+                "legal_rep_id": pseudonym(f"3302811980010{i:04d}", key),
+                "legal_rep_name": pseudonym(rep, key),
+                "legal_rep_phone": pseudonym(f"1381234{i:04d}", key),
+                "industry": "software" if i < 2 else "retail",  # a two-firm peer group
+                "region_code": "330281",
+                "address": f"阳明街道{i + 1}号",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+CANARIES = {  # planted value -> the review check that must catch it
+    "resident_id": ("360426199101010071", "resident_id"),
+    "resident_id_in_text": ("申请人 34052419800101001X 已核验", "resident_id"),
+    "mobile": ("13812345678", "mobile"),
+    "mobile_in_text": ("联系电话:+8613912345678", "mobile"),
+    "registry_person_name": ("王芳", "person_name"),
+    "personal_pseudonym": (None, "pseudonym"),  # filled with a real pseudonym from the registry
+    "sm4_token": ("sm4gcm:AAECAwQFBgcICQoLDA0ODw", "encrypted"),
+    "company_name": ("余姚市测试3贸易有限公司", "company_name"),
+    "registry_address": ("阳明街道4号", "address"),
+    "address_shape": ("梨洲街道兰江路88号", "address"),
+}
+
+
+@pytest.fixture
+def product_settings(backend: Backend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A factory home with a conformed registry, and a repo holding what the review reads."""
+    repo = tmp_path / "repo"
+    (repo / "sources").mkdir(parents=True)
+    shutil.copy(REPO / "sources" / "ent_registry.yaml", repo / "sources")
+    (repo / "products" / "review").mkdir(parents=True)
+    shutil.copy(REPO / "products" / "review" / "dictionaries.yaml", repo / "products" / "review")
+    (repo / "expectations").mkdir()
+    suite = {
+        "name": "product_canary",
+        "expectations": [
+            {
+                "type": "expect_table_row_count_to_be_between",
+                "kwargs": {"min_value": 1},
+                "meta": {"severity": "critical"},
+            },
+            {
+                "type": "expect_column_values_to_be_unique",
+                "kwargs": {"column": "uscc"},
+                "meta": {"severity": "critical"},
+            },
+        ],
+    }
+    (repo / "expectations" / "product_canary.json").write_text(json.dumps(suite))
+    home = tmp_path / "var"
+    conformed = home / "conformed" / "ent_registry" / f"ds={DAY.isoformat()}.parquet"
+    conformed.parent.mkdir(parents=True)
+    _registry().to_parquet(conformed, index=False)
+    for key, value in {
+        **backend.env(),
+        "DATAFACTORY_REPO": str(repo),
+        "DATAFACTORY_HOME": str(home),
+        "DATAFACTORY_PSEUDONYM_KEY": CANARY_KEY,
+    }.items():
+        monkeypatch.setenv(key, value)
+    return load_settings()
+
+
+def _canary_product(sql: str) -> ProductDefinition:
+    raw = {
+        "kind": "sql_aggregate",
+        "description": "a product with something planted in it",
+        "owner": "tests",
+        "audience": ["nobody"],
+        "authorized_for": "testing",
+        "inputs": ["ent_registry"],
+        "refresh": "@daily",
+        "key": "uscc",
+        "output": sql,
+        "schema": {"uscc": "string", "industry": "string", "note": "string", "peers": "int", "peer_metric": "float"},
+        "pii_policy": {"k": 5, "groups": [{"size_column": "peers", "columns": ["peer_metric"]}]},
+        "suite": "product_canary",
+    }
+    return definition(ProductSpec("canary", raw))
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+@pytest.mark.parametrize("canary", [*CANARIES, "small_group"])
+def test_review_catches_each_planted_canary_and_nothing_is_published(backend: Backend, product_settings, canary: str):
+    if canary == "small_group":
+        sql, check, planted = SMALL_GROUP_SQL.format(canary="'clean'"), "small_group", None
+    else:
+        planted, check = CANARIES[canary]
+        planted = planted or _registry()["legal_rep_id"].iloc[5]
+        sql = CLEAN_SQL.format(canary=_literal(planted))
+    run = ProductRun(product_settings, _canary_product(sql), DAY, f"canary-{canary}")
+    build(run)
+    validate(run)
+    with pytest.raises(ProductRejectedError, match="not published"):
+        review(run)
+    with pytest.raises(ProductRejectedError, match="refusing to publish"):
+        publish(run, "test")
+
+    assert backend.store.list("canary/") == []  # no data, no manifest, no latest
+    report_text = run.report_path.read_text()
+    report = json.loads(report_text)
+    assert report["status"] == "rejected"
+    assert check in {f["check"] for f in report["review"]["findings"]}, report["review"]["findings"]
+    assert report["reasons"] and all(r.startswith("review: ") for r in report["reasons"])
+    if planted:
+        assert planted not in report_text  # the report says where, never what
+
+
+def test_a_clean_product_passes_review_and_publishes_on_both_backends(backend: Backend, product_settings):
+    # An 18-digit string with the wrong check character is shaped like an ID but is not one.
+    sql = CLEAN_SQL.format(canary=_literal("360426199101010072"))
+    run = ProductRun(product_settings, _canary_product(sql), DAY, "clean")
+    build(run)
+    validate(run)
+    assert review(run)["passed"] is True
+    published = publish(run, "test")
+    assert published["version"] == 1 and not published["reused"]
+    manifest = read_manifest(backend.store, "canary", 1)
+    assert manifest["review"]["passed"] is True and manifest["spec"]["pii_policy"]["k"] == 5
+    table = pd.read_parquet(io.BytesIO(backend.store.get(f"canary/v1/{manifest['files'][0]['path']}")))
+    assert table["peer_metric"].isna().sum() == 2  # the two-firm industry's figure is withheld
+    assert verify_version(backend.store, "canary", 1).ok
+    assert latest_version(backend.store, "canary") is None  # published, not yet approved
+    assert json.loads(run.report_path.read_text())["status"] == "published"

@@ -9,7 +9,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.table import Column, Table
 
 console = Console()
 errors = Console(stderr=True)
@@ -69,7 +69,8 @@ def list_products(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     store = _store()
-    table = Table("product", "kind", "authorized for", "audience", "versions", "latest", "date", "rows", "owner")
+    table = Table("kind", "versions", "latest", "date", "rows", "owner")
+    table.columns.insert(0, Column("product", no_wrap=True))
     for name in load_products(settings.repo):
         d = load_definition(settings, name)
         versions = list_versions(store, name)
@@ -79,8 +80,6 @@ def list_products(args: argparse.Namespace) -> int:
         table.add_row(
             name,
             d.kind,
-            d.authorized_for,
-            ", ".join(d.audience),
             span,
             f"v{latest}" if latest else "-",
             manifest.get("logical_date", "-"),
@@ -112,12 +111,15 @@ def show_product(args: argparse.Namespace) -> int:
         return 0
     decision = read_decision(store, args.name, version)
     latest = latest_version(store, args.name)
+    spec = manifest.get("spec") or {}
     console.rule(f"{args.name} v{version}" + (" (latest)" if latest == version else ""))
     head = Table.grid(padding=(0, 2))
     for label, value in (
         ("logical date", manifest.get("logical_date")),
         ("created", f"{manifest.get('created_at')} by {manifest.get('publisher')}"),
         ("rows", manifest.get("row_count")),
+        ("spec", ", ".join(f"{k}: {v}" for k, v in spec.items() if k in ("kind", "authorized_for", "refresh", "key"))),
+        ("audience", ", ".join(spec.get("audience", [])) or "-"),
         ("model", (manifest.get("model") or {}).get("uri", "none (SQL aggregate)")),
         ("review", "passed" if (manifest.get("review") or {}).get("passed") else "NOT PASSED"),
         ("approval", f"{decision['decision']} by {decision['by']} at {decision['at']}" if decision else "pending"),
@@ -224,24 +226,27 @@ def rollback_product(args: argparse.Namespace) -> int:
     from datafactory.products.versioning import rollback
 
     event = rollback(_store(), args.name, args.version, getpass.getuser(), args.reason)
-    console.print(f"{args.name}: latest moved from v{event['from']} back to v{event['to']} ({args.reason})")
+    console.print(f"{args.name}: latest moved from v{event['from']} to v{event['to']} ({args.reason})", soft_wrap=True)
     return 0
 
 
 def approve_product(args: argparse.Namespace) -> int:
     import os
 
-    from datafactory.products.approval import PUBLISH_DAG_PREFIX, answer_pending
     from datafactory.runner import airflow_environment
     from datafactory.settings import load_settings
 
     for key, value in airflow_environment(load_settings()).items():
-        os.environ.setdefault(key, value)
+        os.environ.setdefault(key, value)  # before the first Airflow import: it reads them once
+    from datafactory.products.approval import PUBLISH_DAG_PREFIX, answer_pending
+
     answers = answer_pending(not args.reject, args.by, dag_id=f"{PUBLISH_DAG_PREFIX}{args.name}")
     if not answers:
         raise LookupError(f"no approval of {args.name} is waiting in Airflow")
     for answer in answers:
-        console.print(f"{answer['dag_id']} run {answer['run_id']}: {answer['chosen'][0]} by {answer['by']}")
+        console.print(
+            f"{answer['dag_id']} run {answer['run_id']}: {answer['chosen'][0]} by {answer['by']}", soft_wrap=True
+        )
     return 0
 
 

@@ -19,6 +19,7 @@ from datafactory.products.store import ObjectStore
 from datafactory.products.versioning import read_file, read_manifest
 
 MAX_CATEGORIES = 30  # text columns with more distinct values are identifiers or free text, not grades
+MAX_NUMERIC_LEVELS = 12  # numbers with at most this many values (grades 1-5, month counts) are categories
 
 
 def stability(value: float) -> str:
@@ -111,10 +112,13 @@ def compare(
         diff.keys_removed = int((~old[key].isin(new[key])).sum())
         joined = old.merge(new, on=key, suffixes=("_old", "_new"))
     for column in [c for c in new.columns if c in old.columns and c != key]:
+        levels = max(old[column].nunique(), new[column].nunique())
+        if levels <= 1:
+            continue  # a label such as the model version: the context reports it
         numeric = pd.api.types.is_numeric_dtype(old[column]) and pd.api.types.is_numeric_dtype(new[column])
-        if numeric and max(old[column].nunique(), new[column].nunique()) > MAX_CATEGORIES:
+        if numeric and levels > MAX_NUMERIC_LEVELS:
             diff.shifts.append(_numeric_shift(column, old[column], new[column]))
-        elif max(old[column].nunique(), new[column].nunique()) <= MAX_CATEGORIES:
+        elif levels <= MAX_CATEGORIES:
             shift = _categorical_shift(column, old[column], new[column])
             if joined is not None:
                 changed = joined[f"{column}_old"].astype(str) != joined[f"{column}_new"].astype(str)
@@ -134,7 +138,7 @@ def diff_versions(store: ObjectStore, product: str, old_version: int, new_versio
     old_manifest = read_manifest(store, product, old_version)
     new_manifest = read_manifest(store, product, new_version)
     key = (new_manifest.get("spec") or {}).get("key")
-    return compare(
+    diff = compare(
         product,
         old_manifest,
         new_manifest,
@@ -142,3 +146,6 @@ def diff_versions(store: ObjectStore, product: str, old_version: int, new_versio
         read_table(store, product, new_version, new_manifest),
         key,
     )
+    first = list(new_manifest.get("distribution") or {})  # the spec's headline columns lead
+    diff.shifts.sort(key=lambda s: first.index(s.column) if s.column in first else len(first))
+    return diff

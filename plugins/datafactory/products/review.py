@@ -26,7 +26,8 @@ import pandas as pd
 from datafactory.domain.identifiers import is_valid_resident_id
 
 _ID_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])\d{17}[0-9Xx](?![0-9A-Za-z])")
-_MOBILE_IN_TEXT = re.compile(r"(?<!\d)(?:(?:\+|00)86)?1[3-9]\d{9}(?!\d)")
+# Bounded by anything but letters and digits, so a run of digits inside a hex pseudonym is no phone.
+_MOBILE_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])(?:(?:\+|00)86)?1[3-9]\d{9}(?![0-9A-Za-z])")
 _PSEUDONYM = re.compile(r"p_[0-9a-f]{32}")
 _SM4_TOKEN = "sm4gcm:"
 _ADDRESS = re.compile(r"[\u4e00-\u9fff]{2,}(?:路|街|道|巷|弄|村|镇|乡|里|大道|街道)\s*\d+\s*(?:号|弄|栋|幢|室|单元)")
