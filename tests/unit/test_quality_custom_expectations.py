@@ -185,3 +185,36 @@ def test_resident_id_expectation_uses_the_reference_date_for_births():
     born_later = make_resident_id("330281", date(2027, 1, 1), 5)
     kwargs = {"column": "v", "reference_date": "2026-11-01"}
     assert not _run(_column([born_later]), "expect_column_values_to_be_valid_resident_id", **kwargs).success
+
+
+def test_large_batches_give_the_same_outcomes_with_low_cardinality_columns_encoded():
+    rows = 12_000  # above the size where the runner dictionary-encodes few-valued string columns
+    status = pd.Series(["active", "revoked", "cancelled"] * (rows // 3), dtype="string[pyarrow]")
+    status[[5, 11_999]] = "bogus"
+    region = pd.Series(["330281", "370202"] * (rows // 2), dtype="string[pyarrow]")
+    region[[7]] = "999999"
+    frame = pd.DataFrame({"status": status, "region_code": region, "period": ["2026-10"] * rows})
+    frame.loc[3, "period"] = "2026-13"
+    suite = {
+        "name": "large",
+        "expectations": [
+            {
+                "type": "expect_column_values_to_be_in_set",
+                "kwargs": {"column": "status", "value_set": ["active", "revoked", "cancelled"]},
+                "meta": {"severity": "quarantine"},
+            },
+            {
+                "type": "expect_column_values_to_be_area_code_in_regions",
+                "kwargs": {"column": "region_code", "regions": ["330200", "370200"]},
+                "meta": {"severity": "quarantine"},
+            },
+            {
+                "type": "expect_column_values_to_match_regex",
+                "kwargs": {"column": "period", "regex": "^\\d{4}-(?:0[1-9]|1[0-2])$"},
+                "meta": {"severity": "quarantine"},
+            },
+        ],
+    }
+    outcomes, _ = validate_frame(frame, suite)
+    assert [o.failed_rows for o in outcomes] == [[5, 11_999], [7], [3]]
+    assert outcomes[0].sample_values == ["bogus", "bogus"] and outcomes[1].sample_values == ["999999"]

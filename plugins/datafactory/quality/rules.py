@@ -112,6 +112,8 @@ def _strings(values: pd.Series) -> pa.Array:
         arr = pa.array([v if isinstance(v, str) else None for v in values], type=pa.string())
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
+    if pa.types.is_dictionary(arr.type):  # a categorical column
+        arr = arr.dictionary_decode()
     if pa.types.is_large_string(arr.type) or pa.types.is_string_view(arr.type):
         arr = arr.cast(pa.string())
     return arr if pa.types.is_string(arr.type) else pa.nulls(len(values), type=pa.string())
