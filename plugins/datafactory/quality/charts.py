@@ -9,10 +9,15 @@ LEFT, RIGHT, TOP, BOTTOM = 56, 330, 28, 48
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 
 
-def _frame(title: str, x_labels: list[str], y_max: float, y_format: str) -> list[str]:
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+def _height(series: dict) -> int:
+    """Tall enough for the plot and for one legend line per series."""
+    return max(HEIGHT, TOP + 14 * len(series) + BOTTOM)
+
+
+def _frame(title: str, x_labels: list[str], y_max: float, y_format: str, height: int) -> list[str]:
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, height - TOP - BOTTOM
     parts = [
-        f"<svg xmlns='http://www.w3.org/2000/svg' width='{WIDTH}' height='{HEIGHT}' role='img' "
+        f"<svg xmlns='http://www.w3.org/2000/svg' width='{WIDTH}' height='{height}' role='img' "
         f"aria-label='{escape(title)}' class='chart'>",
         f"<text x='{LEFT}' y='16' font-size='13' font-weight='bold'>{escape(title)}</text>",
     ]
@@ -27,7 +32,7 @@ def _frame(title: str, x_labels: list[str], y_max: float, y_format: str) -> list
     for i, label in enumerate(x_labels):
         if i % step == 0 or i == len(x_labels) - 1:
             x = _x(i, len(x_labels))
-            y = HEIGHT - BOTTOM + 16
+            y = height - BOTTOM + 16
             parts.append(f"<text x='{x:.1f}' y='{y}' font-size='10' text-anchor='middle'>{escape(label)}</text>")
     return parts
 
@@ -37,8 +42,8 @@ def _x(i: int, n: int) -> float:
     return LEFT + (plot_w / 2 if n == 1 else plot_w * i / (n - 1))
 
 
-def _y(value: float, y_max: float) -> float:
-    plot_h = HEIGHT - TOP - BOTTOM
+def _y(value: float, y_max: float, height: int) -> float:
+    plot_h = height - TOP - BOTTOM
     return TOP + plot_h - plot_h * (value / y_max if y_max else 0)
 
 
@@ -61,10 +66,11 @@ def line_chart(
     title: str, x_labels: list[str], series: dict[str, list[float | None]], y_max: float, y_format: str
 ) -> str:
     """One line per series over the x labels (e.g. run dates); None leaves a gap."""
-    parts = _frame(title, x_labels, y_max, y_format)
+    height = _height(series)
+    parts = _frame(title, x_labels, y_max, y_format, height)
     for k, (name, values) in enumerate(series.items()):
         color = PALETTE[k % len(PALETTE)]
-        points = [(_x(i, len(x_labels)), _y(v, y_max)) for i, v in enumerate(values) if v is not None]
+        points = [(_x(i, len(x_labels)), _y(v, y_max, height)) for i, v in enumerate(values) if v is not None]
         if len(points) > 1:
             path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
             parts.append(f"<polyline fill='none' stroke='{color}' stroke-width='2' points='{path}'/>")
@@ -81,7 +87,8 @@ def stacked_bars(title: str, x_labels: list[str], series: dict[str, list[float]]
     """Stacked bars per x label: e.g. failing rows per expectation per run."""
     totals = [sum(values[i] for values in series.values()) for i in range(len(x_labels))]
     y_max = nice_max(totals, 1.0)
-    parts = _frame(title, x_labels, y_max, y_format)
+    height = _height(series)
+    parts = _frame(title, x_labels, y_max, y_format, height)
     plot_w = WIDTH - LEFT - RIGHT
     bar = min(36.0, plot_w / max(len(x_labels), 1) * 0.6)
     for i in range(len(x_labels)):
@@ -90,7 +97,7 @@ def stacked_bars(title: str, x_labels: list[str], series: dict[str, list[float]]
             value = values[i]
             if not value:
                 continue
-            top, bottom = _y(base + value, y_max), _y(base, y_max)
+            top, bottom = _y(base + value, y_max, height), _y(base, y_max, height)
             parts.append(
                 f"<rect x='{_x(i, len(x_labels)) - bar / 2:.1f}' y='{top:.1f}' width='{bar:.1f}' "
                 f"height='{bottom - top:.1f}' fill='{PALETTE[k % len(PALETTE)]}'><title>{escape(name)}: "
