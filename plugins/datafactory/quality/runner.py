@@ -1,11 +1,12 @@
 """Runs a GE 1.x suite on a pandas frame and returns JSON-safe, per-expectation outcomes.
 
-Why it is shaped this way (profiled in bench/bench_quality.py): GE's pandas engine re-filters the
+Why it is shaped this way (profiled with bench/bench_quality.py): GE's pandas engine re-filters the
 *whole* batch frame for every metric of every map expectation (non-null rows, then failing rows),
-and fingerprints each batch it loads by hashing every cell. So the suite is split by the columns
-each expectation reads and every group is validated on a frame holding only those columns; the
-batch is loaded once per group (not once to build it and again to validate it); and full
-failing-row indexes (result format COMPLETE) are asked for only where rows get quarantined.
+and fingerprints each batch it loads by hashing every cell. So expectations are grouped by the
+columns they read (expectations sharing a column share a group) and each group is validated on a
+frame holding only its columns, with few-valued string columns dictionary-encoded; each batch is
+loaded once (`Batch.validate` loads it a second time); schema checks see only the column names;
+and full failing-row indexes (result format COMPLETE) are asked for only where rows get quarantined.
 """
 
 from __future__ import annotations
