@@ -1,6 +1,7 @@
 from datetime import date
 
 import pytest
+
 from datafactory.domain.identifiers import (
     is_mobile,
     is_valid_resident_id,

@@ -3,6 +3,7 @@ from datetime import date, datetime
 import numpy as np
 import pandas as pd
 import pytest
+
 from datafactory.products.banding import band, score_table, to_score
 from datafactory.sources.watermark import advance, pull_window
 
