@@ -148,7 +148,7 @@ def _landed_identities(spec: SourceSpec, ledger: Ledger, zones: Zones, day: date
 def _late_rows(marks: pd.Series, before: datetime | None) -> int:
     if before is None or marks.empty:
         return 0
-    stamps = pd.to_datetime(marks, errors="coerce")
+    stamps = pd.to_datetime(marks, errors="coerce", format="ISO8601")
     return int((stamps <= before).sum())
 
 

@@ -18,7 +18,7 @@ def pull_window(watermark: datetime | None, logical_date: date) -> tuple[datetim
 
 def advance(watermark: datetime | None, values: pd.Series) -> datetime | None:
     """The new watermark: the newest timestamp pulled, never moving backwards."""
-    stamps = pd.to_datetime(values, errors="coerce").dropna()
+    stamps = pd.to_datetime(values, errors="coerce", format="ISO8601").dropna()
     if stamps.empty:
         return watermark
     newest = stamps.max().to_pydatetime()
