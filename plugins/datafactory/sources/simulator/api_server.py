@@ -293,29 +293,3 @@ class _Handler(BaseHTTPRequestHandler):
         except (ValueError, json.JSONDecodeError) as exc:
             return self._send(400, {"error": f"bad request: {exc}"})
         return self._send(200, body)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Serve the simulated platform as a standalone service (for the production-shaped stack):
-    `python -m datafactory.sources.simulator.api_server --port 8090`. Credentials and store from settings."""
-    import argparse
-
-    from datafactory.settings import load_settings
-
-    parser = argparse.ArgumentParser(description="simulated data-sharing platform API")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8090)
-    parser.add_argument("--error-rate", type=float, default=0.0, help="share of requests answered 5xx")
-    args = parser.parse_args(argv)
-    settings = load_settings()
-    api = PlatformApi(settings.platform_url, settings.api_key, settings.api_secret(), ApiFaults(args.error_rate))
-    print(f"serving {settings.platform_url} at {api.start(args.host, args.port)}", flush=True)
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        api.stop()
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
