@@ -91,7 +91,7 @@ class PlatformApi:
         self.engine = sa.create_engine(store_url)
         self.app_key, self.app_secret = app_key, app_secret
         self.faults = faults or ApiFaults()
-        self.rate_per_s, self.burst, self.token_ttl_s = rate_per_s, burst, token_ttl_s
+        self.token_ttl_s = token_ttl_s
         self.stats = ApiStats()
         self._tokens: dict[str, float] = {}
         self._bucket = _Bucket(rate_per_s, burst)
