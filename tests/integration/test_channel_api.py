@@ -104,7 +104,7 @@ def test_wrong_secret_fails_with_one_clear_line_and_records_the_pull(settings, p
 
 def test_an_expired_token_is_renewed_mid_pull(settings, platform):
     spec = _spec(settings, "med_visits", page_size=150)
-    with PlatformApi(platform, KEY, SECRET, faults=ApiFaults(slow_rate=1.0, slow_s=0.05), token_ttl_s=0.2) as api:
+    with PlatformApi(platform, KEY, SECRET, faults=ApiFaults(slow_rate=1.0, slow_s=0.3), token_ttl_s=1.0) as api:
         result = _pull(settings, spec, FIRST, api.url)
         assert api.stats.unauthorized > 0 and api.stats.by_status[200] > 3
     assert "retried" in Ledger(sa.create_engine(settings.state_url)).history()[0].message
@@ -127,9 +127,9 @@ def _accounted_day(settings, platform, spec, rows: int) -> None:
 
 def test_thirty_percent_5xx_timeouts_and_repeated_pages_lose_and_duplicate_nothing(settings, platform):
     spec = _spec(settings, "med_visits", page_size=120)
-    faults = ApiFaults(error_rate=0.3, timeout_rate=0.05, hang_s=0.6, repeat_rate=0.3, seed=11)
+    faults = ApiFaults(error_rate=0.3, timeout_rate=0.05, hang_s=2.0, repeat_rate=0.3, seed=11)
     with PlatformApi(platform, KEY, SECRET, faults=faults) as api:
-        results = [_pull(settings, spec, FIRST + timedelta(days=d), api.url, timeout_s=0.25) for d in (0, 1)]
+        results = [_pull(settings, spec, FIRST + timedelta(days=d), api.url, timeout_s=1.0) for d in (0, 1)]
         stats = api.stats
     assert stats.errors > 0 and stats.hangs > 0 and stats.repeats > 0
     assert sum(r.rows_duplicate for r in results) > 0  # repeated rows were received, counted, dropped
