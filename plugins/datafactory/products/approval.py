@@ -67,19 +67,21 @@ class ProductApprovalOperator(ApprovalOperator):
         from datafactory.products.versioning import APPROVED, REJECTED, record_decision
         from datafactory.settings import load_settings
 
-        result = super().execute_complete(context=context, event=event)  # on Reject: skips `promote`
-        published = context["ti"].xcom_pull(task_ids="publish")
-        approved = result["chosen_options"] == [self.APPROVE]
-        decision = record_decision(
-            product_store(load_settings()),
-            self.product,
-            int(published["version"]),
-            APPROVED if approved else REJECTED,
-            responder_name(event),
-            f"Airflow HITL, run {context['run_id']}",
-        )
-        self.log.info("%s v%s %s by %s", self.product, published["version"], decision["decision"], decision["by"])
-        return result
+        # Recorded before the parent runs: on Reject it skips `promote` by raising, so nothing after it runs.
+        if "error" not in event:  # a timeout without a default is the parent's to raise
+            self.validate_chosen_options(event["chosen_options"])
+            published = context["ti"].xcom_pull(task_ids="publish")
+            approved = event["chosen_options"] == [self.APPROVE]
+            decision = record_decision(
+                product_store(load_settings()),
+                self.product,
+                int(published["version"]),
+                APPROVED if approved else REJECTED,
+                responder_name(event),
+                f"Airflow HITL, run {context['run_id']}",
+            )
+            self.log.info("%s v%s %s by %s", self.product, published["version"], decision["decision"], decision["by"])
+        return super().execute_complete(context=context, event=event)
 
 
 def pending_approvals(session: Any) -> list[tuple[str, str, str, int]]:
