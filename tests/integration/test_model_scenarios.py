@@ -253,3 +253,19 @@ def test_psi_is_logged_at_scoring_time_and_warns_when_the_population_shifts(env,
 
     score(ref, shells, logical_date=shifted_day, zones=env["zones"])  # a rerun adds no point
     assert len(client.get_metric_history(ref.run_id, "psi")) == 2
+
+
+def test_a_champion_that_cannot_score_the_new_features_is_replaced_with_the_reason(env, trained, tmp_path):
+    from datafactory.modeling.pipeline import train_scenario
+
+    client = _client(env)
+    spec = _spec("anti_fraud_admission")
+    folder = tmp_path / spec.name
+    folder.mkdir()
+    sql = (spec.folder / "features.sql").read_text().replace("    reg.registered_capital,\n", "")
+    (folder / "features.sql").write_text(sql)
+    narrower = replace(spec, folder=folder, raw={k: v for k, v in spec.raw.items() if k != "card"})
+    before = client.get_model_version_by_alias(spec.name, "champion").version
+    result = train_scenario(env["settings"], narrower, DAY, {})
+    reason = result["candidates"][0]["reason"]
+    assert result["promoted"] and f"champion v{before} cannot score" in reason and "registered_capital" in reason

@@ -71,3 +71,9 @@ def test_psi_over_discrete_grades():
     reference = reference_from("grade_rank", np.array([0, 0, 1, 1, 2, 2, 3, 4]), discrete=True)
     assert reference.psi(np.array([0, 0, 1, 1, 2, 2, 3, 4])) == pytest.approx(0.0)
     assert reference.psi(np.array([4, 4, 4, 4, 4, 4, 3, 3])) > 0.25
+
+
+def test_small_reference_populations_get_fewer_bins():
+    rng = np.random.default_rng(1)
+    assert len(reference_from("points", rng.normal(size=120), discrete=False).shares) == 2
+    assert len(reference_from("points", rng.normal(size=100_000), discrete=False).shares) == 10

@@ -30,8 +30,12 @@ class Reference:
         return psi(np.asarray(self.shares), self.shares_of(values))
 
 
+ROWS_PER_BIN = 50  # fewer rows per bin and sampling noise alone pushes PSI towards "watch"
+
+
 def reference_from(column: str, values: np.ndarray, discrete: bool, bins: int = 10) -> Reference:
     values = np.asarray(values, dtype=float)
+    bins = max(2, min(bins, len(values) // ROWS_PER_BIN))
     if discrete:
         edges = np.unique(values)
         shares = np.array([np.mean(values == v) for v in edges])

@@ -14,13 +14,15 @@ import pandas as pd
 
 from datafactory.modeling.columns import FeatureSchema, infer_schema, row_keys
 from datafactory.modeling.config import Candidate, TrainingConfig
-from datafactory.modeling.drift import reference_from
+from datafactory.modeling.drift import Reference, reference_from
+from datafactory.modeling.estimators import sample_rows
 from datafactory.modeling.families import Family, TrainingDataError, family_for
 from datafactory.modeling.families.base import HoldoutView
 from datafactory.modeling.metrics import LOWER_IS_BETTER
 from datafactory.modeling.pyfunc import ScenarioModel
 from datafactory.modeling.split import holdout_mask
 
+REFERENCE_LIMIT = 100_000  # unlabelled rows scored for the PSI reference
 MIN_GROUP_ROWS = 30  # smaller regions get a row count in the fairness table, not metrics
 
 
@@ -170,6 +172,21 @@ def prepare(frame: pd.DataFrame, config: TrainingConfig) -> Prepared:
     )
 
 
+def population_reference(
+    frame: pd.DataFrame, config: TrainingConfig, p: Prepared, estimator: Any, holdout_outputs: pd.DataFrame
+) -> Reference:
+    """What PSI compares scoring days against: the population at training time, scored out of sample
+    (the holdout plus the rows without a label yet); training rows would look more extreme than any
+    new population ever does."""
+    primary = p.family.primary
+    values = [holdout_outputs[primary].to_numpy(dtype=float)]
+    unlabelled = frame[frame[config.target].isna()]
+    if len(unlabelled):
+        sample = unlabelled.iloc[sample_rows(len(unlabelled), REFERENCE_LIMIT)]
+        values.append(estimator.predict_outputs(p.schema.matrix(sample))[primary].to_numpy(dtype=float))
+    return reference_from(primary, np.concatenate(values), p.family.primary_is_discrete)
+
+
 def train_candidate(frame: pd.DataFrame, config: TrainingConfig, candidate: Candidate) -> TrainedModel:
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -201,11 +218,7 @@ def train_candidate(frame: pd.DataFrame, config: TrainingConfig, candidate: Cand
     fairness = pd.DataFrame()
     if config.group_column and config.group_column in data.columns:
         fairness = fairness_table(data.loc[test, config.group_column], y_test, outputs, family, config)
-    # The PSI reference is the training population as scored out of sample (the holdout is a hashed
-    # quarter of it): in-sample scores are more extreme than any new population would ever be.
-    reference = reference_from(
-        family.primary, outputs[family.primary].to_numpy(dtype=float), family.primary_is_discrete
-    )
+    reference = population_reference(frame, config, p, estimator, outputs)
     view = HoldoutView(y_test, outputs, baseline_outputs, estimator, config)
     artifacts = family.artifacts(view)
     timings["evaluate_s"] = time.perf_counter() - mark
