@@ -69,3 +69,9 @@ def test_made_resident_id_round_trips():
                                       ("1381234567", False), (None, False)])
 def test_mobile(value, ok):
     assert is_mobile(value) is ok
+
+
+def test_only_ascii_digits_count():
+    arabic_indic = "١٣٨١٢٣٤٥٦٧٨"  # \d matches these without re.ASCII
+    assert not is_mobile(arabic_indic)
+    assert not is_valid_resident_id("٣٦٠٤٢٦١٩٩١٠١٠١٠٠٧١")

@@ -28,7 +28,7 @@ def handle(args: argparse.Namespace) -> int:
     day = args.date or next_logical_date(settings)
     if not args.no_simulate:
         rows = deliver_upstream(settings, day)
-        console.print(f"upstream simulator delivered [bold]{rows}[/bold] rows for {day} into {settings.exchange_url}")
+        console.print(f"upstream simulator delivered [bold]{rows}[/bold] rows for {day} (exchange DB, API, file drops)")
     from datafactory.airflow.factory import INGEST_DAG
 
     products = load_products(settings.repo)

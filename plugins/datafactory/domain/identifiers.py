@@ -12,8 +12,8 @@ _ORG_WEIGHTS = [3, 7, 9, 10, 5, 8, 4, 2]
 _ORG_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _ID_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
 _ID_CHECK = "10X98765432"
-MOBILE_RE = re.compile(r"^(?:(?:\+|00)86)?1[3-9]\d{9}$")
-_ID_SHAPE = re.compile(r"^\d{17}[\dX]$")
+MOBILE_RE = re.compile(r"^(?:(?:\+|00)86)?1[3-9]\d{9}$", re.ASCII)
+_ID_SHAPE = re.compile(r"^\d{17}[\dX]$", re.ASCII)
 
 
 def uscc_check_char(first17: str) -> str:
