@@ -140,3 +140,17 @@ def test_bad_targets_and_specs_fail_with_a_clear_message():
         train_candidate(frame.drop(columns=["bad"]), _config(), _config().candidates[0])
     with pytest.raises(SpecError, match="family"):
         _config(family="neural")
+
+
+def test_an_undeclared_class_in_the_target_is_an_error_not_a_new_order():
+    frame = _frame()
+    frame["decision"] = np.where(frame["x1"] > 1, "decline", np.where(frame["x1"] > 0, "rated", "standard"))
+    frame.loc[:4, "decision"] = "unknown"
+    config = _config(family="ordinal", target="decision", classes=CLASSES, promotion={"metric": "macro_f1"})
+    with pytest.raises(TrainingDataError, match=r"outside the declared classes: \['unknown'\]"):
+        train_candidate(frame, config, config.candidates[0])
+    own_table = config.with_data("decision", "id", None)  # modellers' own data: their labels, sorted
+    trained = train_candidate(
+        frame.assign(decision=frame["decision"].replace("unknown", "rated")), own_table, own_table.candidates[0]
+    )
+    assert set(trained.holdout_outputs["grade"]) <= {"decline", "rated", "standard"}

@@ -10,7 +10,8 @@ from typing import Any
 from datafactory.specs import SpecError
 
 FAMILIES = ("binary", "ordinal", "scorecard", "regression")
-SCENARIO_COLUMN_OPTIONS = ("target_per", "efficiency", "emissions")  # name the scenario's own columns
+# Options that name the scenario's own columns or labels; they do not apply to another table.
+SCENARIO_COLUMN_OPTIONS = ("target_per", "efficiency", "emissions", "classes", "high_risk", "positive")
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ class TrainingConfig:
 
     def with_data(self, target: str, id_column: str | None, group_column: str | None) -> TrainingConfig:
         """The same recipe pointed at another table (modellers' own data); options that name the
-        scenario's own columns (e.g. `target_per: floor_area`) do not carry over."""
+        scenario's own columns or labels (e.g. `target_per: floor_area`) do not carry over."""
         return replace(
             self,
             options={k: v for k, v in self.options.items() if k not in SCENARIO_COLUMN_OPTIONS},

@@ -49,10 +49,14 @@ class Grading:
 
 
 def grading_for(values: pd.Series, options: dict[str, Any]) -> Grading:
-    """The spec's classes when the target uses them; otherwise the target's own values in sorted order."""
+    """The spec's classes, in their order; without declared classes (modellers' own tables), the
+    target's own values in sorted order."""
     seen = {str(v) for v in values.dropna().unique()}
     declared = tuple(str(c) for c in options.get("classes") or ())
-    if declared and seen <= set(declared):
+    if declared:
+        unknown = sorted(seen - set(declared))
+        if unknown:
+            raise TrainingDataError(f"target '{values.name}' has values outside the declared classes: {unknown}")
         classes = declared
     else:
         numeric = pd.to_numeric(values.dropna(), errors="coerce")
