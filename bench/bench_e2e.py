@@ -157,10 +157,13 @@ def run_plain(home: Path, enterprises: int, dags: list[str]) -> RunFigures:
 _AIRFLOW_DRIVER = """
 import sys
 from datetime import date
+from datafactory.products.approval import auto_approver
 from datafactory.runner import prepare_airflow, run_dags
 from datafactory.settings import load_settings
-prepare_airflow(load_settings())
-run_dags([sys.argv[2]], date.fromisoformat(sys.argv[1]))
+settings = load_settings()
+prepare_airflow(settings)
+with auto_approver(settings.auto_approve):  # as `datafactory run` does: the demo approves its own versions
+    run_dags([sys.argv[2]], date.fromisoformat(sys.argv[1]))
 """
 
 
@@ -229,6 +232,7 @@ def bench_size(size: int, root: Path, dags: list[str], skip_airflow: bool) -> di
     if not skip_airflow:  # the same delivered data for both paths
         shutil.copytree(plain_home, airflow_home)
     runs = {"plain": run_plain(plain_home, size, dags)}
+    print(_table("plain calls", runs, size), flush=True)
     if not skip_airflow:
         runs["airflow"] = run_airflow(airflow_home, size, dags)
     print(_table("per stage", runs, size), flush=True)
@@ -278,14 +282,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for size in sizes:
             results.append(bench_size(size, root, dags, args.skip_airflow))
+            if args.json:  # after every size, so a long run keeps what it measured
+                args.json.parent.mkdir(parents=True, exist_ok=True)
+                args.json.write_text(json.dumps(results, indent=2))
     finally:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
     print("\nscaling (wall time between sizes):")
     print("\n".join(scaling(results)) or "  (one size only)")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results, indent=2))
     return 0
 
 
