@@ -8,6 +8,7 @@ from functools import partial
 import pandas as pd
 import pytest
 
+from datafactory.domain.identifiers import is_valid_resident_id
 from datafactory.products.review import Dictionaries, Policy, review_table
 from datafactory.sources.pseudonymize import pseudonym
 
@@ -27,6 +28,9 @@ def test_resident_ids_are_judged_by_check_character_not_shape():
     assert _checks(pd.DataFrame({"v": ["360426199101010072"]})) == set()  # right shape, wrong check
     assert _checks(pd.DataFrame({"v": ["360426199113010071"]})) == set()  # month 13: not a birth date
     assert _checks(pd.DataFrame({"v": ["申请人 34052419800101001X 已核验"]})) == {"resident_id"}
+    # An enterprise code whose check character happens to fit (birth year 0100, province 91) is no ID.
+    assert is_valid_resident_id("915329010001011359")
+    assert _checks(pd.DataFrame({"uscc": ["915329010001011359"]})) == set()
 
 
 def test_mobiles_are_found_whole_inside_text_and_in_integer_columns():
