@@ -74,7 +74,7 @@ def postgres_url() -> Iterator[str]:
         admin.dispose()
 
 
-def run_cli(args: list[str], env: dict[str, str], timeout: int = 900) -> subprocess.CompletedProcess:
+def run_cli(args: list[str], env: dict[str, str], timeout: int = 2400) -> subprocess.CompletedProcess:
     """Run the installed `datafactory` command in a fresh process with its own Airflow home."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")} | env
     return subprocess.run(

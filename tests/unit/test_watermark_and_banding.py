@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from datafactory.products.banding import band, score_table, to_score
+from datafactory.products.banding import band
 from datafactory.sources.watermark import advance, pull_window
 
 pytestmark = pytest.mark.unit
@@ -23,24 +23,19 @@ def test_advance_takes_newest_and_never_moves_back():
     assert advance(old, pd.Series([], dtype="datetime64[ns]")) == old
 
 
-def test_scores_are_clipped_integers():
-    assert to_score(np.array([0.0, 0.1234, 0.9996, 1.2])).tolist() == [0, 123, 1000, 1000]
-
-
 def test_band_edges_are_exclusive_upper_bounds():
     bounds = {"low": 200, "medium": 500, "high": 800, "very_high": 1001}
     assert band(np.array([0, 199, 200, 499, 500, 800, 1000]), bounds).tolist() == [
-        "low", "low", "medium", "medium", "high", "very_high", "very_high"
+        "low",
+        "low",
+        "medium",
+        "medium",
+        "high",
+        "very_high",
+        "very_high",
     ]
 
 
 def test_band_rejects_non_increasing_bounds():
     with pytest.raises(ValueError, match="increase"):
         band(np.array([1]), {"a": 500, "b": 200})
-
-
-def test_score_table_has_only_the_published_columns():
-    table = score_table(pd.Series(["A", "B"]), np.array([0.1, 0.9]), {"low": 500, "high": 1001}, "3")
-    assert list(table.columns) == ["uscc", "score", "risk_band", "model_version"]
-    assert table["risk_band"].tolist() == ["low", "high"]
-    assert set(table["model_version"]) == {"3"}

@@ -1,4 +1,4 @@
-"""Scores, bands and grades. Pure functions."""
+"""Bands and grades from scores. Pure functions."""
 
 from __future__ import annotations
 
@@ -9,11 +9,6 @@ import pandas as pd
 
 if TYPE_CHECKING:
     from datafactory.products.spec import Grade
-
-
-def to_score(probability: np.ndarray) -> np.ndarray:
-    """Probability of fraud as an integer 0-1000 (higher is riskier)."""
-    return np.clip(np.rint(np.asarray(probability, dtype=float) * 1000), 0, 1000).astype(int)
 
 
 def band(scores: np.ndarray, upper_bounds: dict[str, float], inclusive: bool = False) -> np.ndarray:
@@ -42,15 +37,3 @@ def apply_grades(frame: pd.DataFrame, grades: list[Grade]) -> pd.DataFrame:
             raise KeyError(f"grade {grade.column} is computed from {grade.source}, which the output lacks")
         out[grade.column] = band(out[grade.source].to_numpy(), grade.bounds, grade.inclusive)
     return out
-
-
-def score_table(ids: pd.Series, probability: np.ndarray, bounds: dict[str, int], model_version: str) -> pd.DataFrame:
-    scores = to_score(probability)
-    return pd.DataFrame(
-        {
-            "uscc": ids.astype(str).to_numpy(),
-            "score": scores,
-            "risk_band": band(scores, bounds),
-            "model_version": str(model_version),
-        }
-    )
