@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -100,6 +101,13 @@ def main() -> int:
     home = Path(tempfile.mkdtemp(prefix="bench-training-"))
     os.environ["DATAFACTORY_HOME"] = str(home)
     os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{home}/mlflow.db"
+    try:
+        return measure(args.rows, args.tuning)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def measure(rows: int, tuning: bool) -> int:
     import lightgbm as lgb
 
     from datafactory.modeling.config import training_config
@@ -115,14 +123,14 @@ def main() -> int:
     settings = load_settings()
     zones = Zones(settings.home)
     spec = load_models(settings.repo)[SCENARIO]
-    if not args.tuning:
+    if not tuning:
         spec = replace(spec, raw={k: v for k, v in spec.raw.items() if k != "tuning"})
     started = time.perf_counter()
-    tables = conformed_tables(args.rows)
+    tables = conformed_tables(rows)
     for name, frame in tables.items():
         write_parquet_atomic(frame, zones.conformed(name, DAY))
     print(
-        f"setup: {args.rows:,} enterprises, {sum(map(len, tables.values())):,} conformed rows "
+        f"setup: {rows:,} enterprises, {sum(map(len, tables.values())):,} conformed rows "
         f"in {time.perf_counter() - started:.1f}s; load average {os.getloadavg()[0]:.2f}"
     )
     del tables
@@ -151,7 +159,7 @@ def main() -> int:
     run = result["candidates"][0]
     print(
         f"training matrix: {matrix[0]:,} rows x {matrix[1]} features, {rounds} rounds, "
-        f"{params['num_threads']} threads, tuning {'on' if args.tuning else 'off'}"
+        f"{params['num_threads']} threads, tuning {'on' if tuning else 'off'}"
     )
     print(f"bare LightGBM fit:  {bare:8.2f} s  (before {bare_before:.2f} s, after {bare_after:.2f} s)")
     print(
