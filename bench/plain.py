@@ -1,8 +1,9 @@
 """The factory's DAGs executed as plain function calls, without Airflow: each task's own callable,
 called in dependency order with its upstream results, each in a forked child so its wall time and
-peak RSS are its own. Mapped tasks are called once per element. This is the baseline that the
-benchmark compares Airflow's orchestration against: the same work, minus the scheduler, the
-metadata DB, XCom and the task runner.
+peak RSS are its own. Mapped tasks are called once per element; operators that are not Python
+callables (the human approval of a product version) are waits, not work, and are left out. This is
+the baseline that the benchmark compares Airflow's orchestration against: the same work, minus the
+scheduler, the metadata DB, XCom and the task runner.
 
 Usage (what bench_e2e.py runs in a fresh process): python -m bench.plain DATE DAG_ID [DAG_ID ...]
 Prints one JSON line per task: dag, task, map_index, seconds, max_rss_mb, result.
@@ -94,6 +95,9 @@ def run_dag(dag, day: date, emit) -> dict[str, Any]:
                 output = _call(dag.dag_id, task, task.python_callable, (), kwargs, context, emit, index)
                 outputs.append(output)
             results[task.task_id] = outputs
+            continue
+        if not hasattr(task, "python_callable"):  # e.g. the human approval step: a wait, not work
+            results[task.task_id] = None
             continue
         args = _resolve(list(task.op_args), results)
         kwargs = _resolve(dict(task.op_kwargs), results)
