@@ -80,10 +80,19 @@ def _in_child(call) -> tuple[Any, float, float]:
     return value, seconds, usage.ru_maxrss / 1024
 
 
+def task_order(dag) -> list:
+    """Every task after all its upstream tasks. (`dag.topological_sort()` orders task groups, and misses
+    edges between tasks of different groups, such as a referenced feed's conform.)"""
+    from graphlib import TopologicalSorter
+
+    graph = {task.task_id: task.upstream_task_ids for task in dag.tasks}
+    return [dag.get_task(task_id) for task_id in TopologicalSorter(graph).static_order()]
+
+
 def run_dag(dag, day: date, emit) -> dict[str, Any]:
     """Every task of `dag` in topological order; `emit(record)` gets one record per task call."""
     results: dict[str, Any] = {}
-    for task in dag.topological_sort():
+    for task in task_order(dag):
         context = _context(dag.dag_id, day, results)
         if hasattr(task, "op_kwargs_expand_input"):  # mapped: one call per element of its expanded input
             expanded = {k: _resolve(v, results) for k, v in task.op_kwargs_expand_input.value.items()}

@@ -15,7 +15,9 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 LEVELS = {"unit", "integration", "e2e"}
-POSTGRES_ADMIN_URL = os.environ.get("DATAFACTORY_TEST_POSTGRES", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+POSTGRES_ADMIN_URL = os.environ.get(
+    "DATAFACTORY_TEST_POSTGRES", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
+)
 
 
 def pytest_configure(config: pytest.Config) -> None:

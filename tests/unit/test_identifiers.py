@@ -65,8 +65,10 @@ def test_made_resident_id_round_trips():
     assert is_valid_resident_id(value) and value.startswith("33028119800229013")
 
 
-@pytest.mark.parametrize("value,ok", [("13812345678", True), ("+8613812345678", True), ("12812345678", False),
-                                      ("1381234567", False), (None, False)])
+@pytest.mark.parametrize(
+    "value,ok",
+    [("13812345678", True), ("+8613812345678", True), ("12812345678", False), ("1381234567", False), (None, False)],
+)
 def test_mobile(value, ok):
     assert is_mobile(value) is ok
 

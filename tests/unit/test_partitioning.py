@@ -37,9 +37,10 @@ def _spec(columns: dict[str, str]) -> SourceSpec:
     )
 
 
-def test_feeds_with_a_uscc_or_region_code_are_partitioned_and_others_are_not():
-    assert region_column(_spec({"uscc": "string", "region_code": "string"})) == "uscc"
+def test_feeds_with_a_uscc_region_code_or_period_are_partitioned_and_others_are_not():
+    assert region_column(_spec({"uscc": "string", "region_code": "string", "period": "string"})) == "uscc"
     assert region_column(_spec({"building_id": "string", "region_code": "string"})) == "region_code"
+    assert region_column(_spec({"meter_id": "string", "period": "string"})) == "period"
     assert region_column(_spec({"meter_id": "string"})) is None
 
 
@@ -51,6 +52,8 @@ def test_region_is_the_usccs_area_code_and_unknown_when_it_has_none():
         UNKNOWN_REGION,
         UNKNOWN_REGION,
     ]
+    periods = pa.array(["2025-03", "2025-13", "2025-3", None])
+    assert region_codes(periods, "period").to_pylist() == ["2025-03", *[UNKNOWN_REGION] * 3]
 
 
 def _raw(zones: Zones, frame: pd.DataFrame) -> None:

@@ -1,5 +1,6 @@
 """Region partitions: a large feed is conformed one region (county code) at a time, so each task
-holds one region's rows, and regions run in parallel on different workers.
+holds one region's rows, and regions run in parallel on different workers. Monthly feeds that carry
+no region (meter readings) are partitioned by month the same way: there the "region" is the period.
 
 Each region of a feed is conformed as its own batch by the quality engine (`quality.conform`), in a
 region home of its own (`partitions/<feed>/region=<code>/`): its raw slice, its conformed snapshots,
@@ -17,8 +18,8 @@ from datafactory.specs import SourceSpec
 
 def region_column(spec: SourceSpec) -> str | None:
     """The column a feed's rows are partitioned by: the USCC (area code at positions 3-8) when the feed
-    has one, else an explicit region code; None for feeds that aren't partitioned by region."""
-    for column in ("uscc", "region_code"):
+    has one, else an explicit region code, else the month (`period`, YYYY-MM); None for the rest."""
+    for column in ("uscc", "region_code", "period"):
         if column in spec.columns:
             return column
     return None

@@ -12,7 +12,7 @@ from typing import Any
 
 from datafactory.partitioning import region_column
 from datafactory.specs import SourceSpec
-from datafactory.zones import Zones, write_json_atomic, write_partition_atomic
+from datafactory.zones import Zones, partition_dataset, read_partition, write_json_atomic, write_partition_atomic
 
 UNKNOWN_REGION = "unknown"  # rows whose identifier carries no area code
 REGION_LENGTH = 6  # GB/T 2260 area code
@@ -20,14 +20,15 @@ HELD_REASON = "held: critical expectation failed in region"
 
 
 def region_codes(values, column: str):
-    """Region code per value of `column` (a pyarrow array): the USCC's area code (positions 3-8), or the
-    region code itself; `unknown` where there is none."""
+    """Partition per value of `column` (a pyarrow array): the USCC's area code (positions 3-8), the
+    region code itself, or the month of a period; `unknown` where there is none."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     text = pc.cast(values, pa.string())
     code = pc.utf8_slice_codeunits(text, 2, 2 + REGION_LENGTH) if column == "uscc" else text
-    valid = pc.and_(pc.is_valid(code), pc.match_substring_regex(code, r"^\d{6}$"))
+    pattern = r"^\d{4}-(?:0[1-9]|1[0-2])$" if column == "period" else r"^\d{6}$"
+    valid = pc.and_(pc.is_valid(code), pc.match_substring_regex(code, pattern))
     return pc.if_else(pc.fill_null(valid, False), code, pa.scalar(UNKNOWN_REGION))
 
 
@@ -65,13 +66,12 @@ def split_by_region(spec: SourceSpec, zones: Zones, logical_date: date, batch_ro
     still yields one (empty) slice, so its checks run and say so.
     """
     import pyarrow.compute as pc
-    import pyarrow.dataset as ds
     import pyarrow.parquet as pq
 
     column = region_column(spec)
     if column is None:
         raise ValueError(f"{spec.name}: has no uscc or region_code column to partition by")
-    source = ds.dataset(zones.raw_partition(spec.name, logical_date), format="parquet")
+    source = partition_dataset(zones.raw_partition(spec.name, logical_date))
     staging = zones.home / "partitions" / spec.name / f".split-{logical_date.isoformat()}-{uuid.uuid4().hex}"
     writers: dict[str, pq.ParquetWriter] = {}
     counts: dict[str, int] = {}
@@ -178,7 +178,7 @@ def _hold(spec, zones: Zones, logical_date: date, run_id: str, results: dict, cr
         snapshot = rz.conformed(spec.name, logical_date)
         if snapshot.exists():
             snapshot.unlink()
-        raw = pd.read_parquet(rz.raw_partition(spec.name, logical_date)).reset_index(drop=True)
+        raw = read_partition(rz.raw_partition(spec.name, logical_date))
         held = raw.astype("string")
         held[REASON_COLUMN] = pd.array([f"{HELD_REASON} {where}"] * len(raw), dtype="string")
         held[RUN_COLUMN] = run_id

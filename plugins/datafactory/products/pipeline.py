@@ -243,4 +243,3 @@ def promote(settings: Settings, product: str, published: dict[str, Any]) -> dict
         return {"product": product, "version": version, "moved": False, "latest": latest_version(store, product)}
     event = move_latest(store, product, version, "approve", decision["by"], decision.get("note") or "approved")
     return {"product": product, "version": version, "moved": True, "latest": version, "from": event["from"]}
-

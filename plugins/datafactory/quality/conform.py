@@ -16,7 +16,7 @@ from datafactory.quality.parameters import suite_parameters
 from datafactory.quality.runner import ExpectationOutcome, validate_frame
 from datafactory.quality.split import Failures, merge_conformed, older_duplicates, row_failures, split_rows
 from datafactory.specs import SourceSpec
-from datafactory.zones import Zones, write_json_atomic, write_parquet_atomic, write_partition_atomic
+from datafactory.zones import Zones, read_partition, write_json_atomic, write_parquet_atomic, write_partition_atomic
 
 
 class QualityGateError(RuntimeError):
@@ -64,7 +64,7 @@ def evaluate(
 def conform(
     spec: SourceSpec, suite_json: dict[str, Any], logical_date: date, run_id: str, zones: Zones
 ) -> dict[str, Any]:
-    raw = pd.read_parquet(zones.raw_partition(spec.name, logical_date)).reset_index(drop=True)
+    raw = read_partition(zones.raw_partition(spec.name, logical_date))
     parameters = suite_parameters(suite_json, spec.name, logical_date, zones, spec.row_count_tolerance)
     ev = evaluate(spec, suite_json, raw, None, parameters)
     split = split_rows(raw, ev.typed, ev.failures, run_id, spec.name)

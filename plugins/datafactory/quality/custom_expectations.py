@@ -30,7 +30,7 @@ from great_expectations.expectations.metrics.map_metric_provider import (
     column_pair_condition_partial,
 )
 
-from datafactory.quality import rules
+from datafactory.quality import key_sets, rules
 from datafactory.quality.drift import psi
 
 Param = SuiteParameterDict  # a kwarg may be a {"$PARAMETER": name} reference filled at validation
@@ -228,18 +228,19 @@ class ColumnValuesInReference(ColumnMapMetricProvider):
     condition_value_keys = ("reference_values",)
 
     @column_condition_partial(engine=PandasExecutionEngine)
-    def _pandas(cls, column: pd.Series, reference_values: list[Any], **kwargs) -> pd.Series:
-        return column.isin(reference_values)
+    def _pandas(cls, column: pd.Series, reference_values: list[Any] | str, **kwargs) -> pd.Series:
+        return _mask(column, key_sets.contains(column, reference_values))
 
 
 class ExpectColumnValuesToExistInReference(ColumnMapExpectation):
     """Referential integrity: every value is a key of `reference` ("feed.column" in the conformed
-    zone). The runner fills `reference_values` from that table; nulls are not checked here."""
+    zone). The runner fills `reference_values` with a handle on that table's keys (`quality.key_sets`);
+    a literal list works too. Nulls are not checked here."""
 
     map_metric = "column_values.in_reference"
     success_keys: ClassVar[tuple[str, ...]] = ("mostly", "reference", "reference_values")
     reference: str
-    reference_values: list[Any] | Param = Field(default_factory=list)
+    reference_values: list[Any] | str | Param = Field(default_factory=list)
 
 
 class ExpectColumnMaxToBeFresh(ColumnAggregateExpectation):

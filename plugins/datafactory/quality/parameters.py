@@ -2,10 +2,10 @@
 
 Plain names: `logical_date`, `window_end` (end of the pull window: the watermark's upper bound),
 `previous_row_count` (rows in the previous incremental run of the feed), `row_count_tolerance`
-(the feed spec's bound on the change). Prefixed names:
-`reference_keys__<feed>__<column>` (keys of another feed's conformed snapshot, for referential
-integrity) and `psi_edges__<column>` / `psi_shares__<column>` (the column's distribution in the
-feed's conformed snapshot before this run, for drift checks on model inputs).
+(the feed spec's bound on the change). Prefixed names: `reference_keys__<feed>__<column>` (a
+`quality.key_sets` handle on the keys of another feed's conformed snapshot, for referential integrity)
+and `psi_edges__<column>` / `psi_shares__<column>` (the column's distribution in the feed's conformed
+snapshot before this run, for drift checks on model inputs).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from datafactory.quality import key_sets
 from datafactory.quality.drift import reference_bins
 from datafactory.quality.references import REFERENCE_PREFIX, parameter_names
 from datafactory.zones import Zones
@@ -63,7 +64,7 @@ def suite_parameters(
         if name.startswith(REFERENCE_PREFIX):
             feed, column = name[len(REFERENCE_PREFIX) :].split("__", 1)
             keys = _snapshot(zones, feed, reference_as_of or logical_date, column)
-            values[name] = [] if keys is None else keys.dropna().unique().tolist()
+            values[name] = key_sets.register([] if keys is None else keys)
         elif name.startswith((PSI_EDGES_PREFIX, PSI_SHARES_PREFIX)):
             column = name.split("__", 1)[1]
             history = _snapshot(zones, source, logical_date - timedelta(days=1), column)

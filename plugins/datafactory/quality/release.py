@@ -30,7 +30,7 @@ from datafactory.quality.split import (
     split_rows,
 )
 from datafactory.specs import SourceSpec
-from datafactory.zones import Zones, write_json_atomic, write_parquet_atomic, write_partition_atomic
+from datafactory.zones import Zones, read_partition, write_json_atomic, write_parquet_atomic, write_partition_atomic
 
 INGEST = "_ingest"
 
@@ -132,7 +132,7 @@ def _release_batch(
         return ReleaseResult(spec.name, day.isoformat(), 0, 0, 0)
     if ROW_COLUMN not in held:
         raise ReleaseError(f"{spec.name} {day}: quarantine predates row tracking; rerun the ingest for that date")
-    raw = pd.read_parquet(zones.raw_partition(spec.name, day)).reset_index(drop=True)
+    raw = read_partition(zones.raw_partition(spec.name, day))
     positions = held[ROW_COLUMN].to_numpy(dtype=np.int64)
     typed_all, _ = coerce(raw, spec.columns)
     duplicates = older_duplicates(typed_all, spec.keys, spec.watermark_column)  # judged within the whole batch

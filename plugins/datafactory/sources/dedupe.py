@@ -1,4 +1,4 @@
-"""Row identities for exactly-once landing. Pure functions.
+"""Row identities for exactly-once landing.
 
 A row's identity is its key plus its watermark value: one version of one record. The same identity
 arriving again (a page served twice, a file re-sent, the lookback window re-reading rows already
@@ -30,17 +30,24 @@ def _text(series: pd.Series) -> pd.Series:
     return series.astype(str).where(series.notna(), "\x00")
 
 
-def drop_seen(units: list[pd.DataFrame], columns: list[str], seen: np.ndarray) -> tuple[pd.DataFrame, int]:
-    """Concatenate units in arrival order, dropping rows whose identity was seen before or in an
-    earlier unit. Returns the frame and how many rows were dropped."""
-    units = [u for u in units if len(u)] or units[:1]
-    if not units:
-        return pd.DataFrame(), 0
-    frame = pd.concat(units, ignore_index=True) if len(units) > 1 else units[0].reset_index(drop=True)
-    if len(units) == 1 and not len(seen):
-        return frame, 0  # one unit and nothing landed before: nothing can repeat across units
-    ids = identities(frame, columns)
-    unit_no = np.repeat(np.arange(len(units)), [len(u) for u in units])
-    first_unit = pd.Series(unit_no).groupby(ids).transform("min").to_numpy()
-    repeated = (unit_no > first_unit) | np.isin(ids, seen)
-    return frame[~repeated].reset_index(drop=True), int(repeated.sum())
+class SeenIdentities:
+    """Identities landed so far while a delivery streams in, batch by batch. A unit's own identities join
+    only when the unit ends (`end_unit`), so repeats inside one unit are kept; a row seen in an earlier
+    unit or landed by an earlier pull is `repeated`."""
+
+    def __init__(self, landed: np.ndarray):
+        self._sorted = np.unique(landed)
+        self._unit: list[np.ndarray] = []
+
+    def repeated(self, ids: np.ndarray) -> np.ndarray:
+        """Per id of a batch of the current unit: was it seen before this unit."""
+        self._unit.append(ids)
+        if not len(self._sorted) or not len(ids):
+            return np.zeros(len(ids), dtype=bool)
+        at = np.searchsorted(self._sorted, ids).clip(max=len(self._sorted) - 1)
+        return self._sorted[at] == ids
+
+    def end_unit(self) -> None:
+        if self._unit:
+            self._sorted = np.union1d(self._sorted, np.concatenate(self._unit))
+            self._unit = []

@@ -14,6 +14,7 @@ import io
 from dataclasses import dataclass
 
 import pandas as pd
+import pyarrow as pa
 
 UTF8_BOM = b"\xef\xbb\xbf"
 NULL_MARKERS = ["", "NULL", "null", "\\N"]
@@ -26,13 +27,18 @@ class FileRejected(ValueError):
 
 @dataclass
 class ParsedFile:
-    frame: pd.DataFrame  # one text column per header name; nulls as None
+    table: pa.Table  # one text column per header name, kept in Arrow (compact) until it is landed
     rejected: pd.DataFrame  # REJECT_COLUMNS: malformed rows with their reason
     encoding: str
 
     @property
+    def frame(self) -> pd.DataFrame:
+        """The rows as pandas text columns; nulls as None."""
+        return self.table.to_pandas()
+
+    @property
     def rows_seen(self) -> int:
-        return len(self.frame) + len(self.rejected)
+        return self.table.num_rows + len(self.rejected)
 
 
 def parse_file(name: str, data: bytes, encoding: str = "utf-8", require_final_newline: bool = True) -> ParsedFile:
@@ -75,7 +81,6 @@ def header_names(cells: list[object]) -> list[str]:
 
 
 def parse_csv(name: str, data: bytes, encoding: str = "utf-8", require_final_newline: bool = True) -> ParsedFile:
-    import pyarrow as pa
     import pyarrow.csv as pacsv
 
     text, used = decode(data, encoding)
@@ -111,7 +116,7 @@ def parse_csv(name: str, data: bytes, encoding: str = "utf-8", require_final_new
     except (pa.ArrowInvalid, pa.ArrowException) as exc:
         message = ":".join(str(exc).splitlines()[0].split(":")[:2])  # drop any quoted row text
         raise FileRejected(f"unreadable CSV: {message}") from exc
-    return ParsedFile(table.to_pandas(), _rejects(name, bad), used)  # text columns, None for null
+    return ParsedFile(table, _rejects(name, bad), used)
 
 
 def parse_xlsx(name: str, data: bytes) -> ParsedFile:
@@ -142,8 +147,8 @@ def parse_xlsx(name: str, data: bytes) -> ParsedFile:
         raise
     except Exception as exc:  # any failure inside a corrupt workbook rejects the file, never the run
         raise FileRejected(f"unreadable XLSX: {exc.__class__.__name__}: {str(exc)[:200]}") from exc
-    frame = pd.DataFrame(good, columns=header, dtype=object)
-    return ParsedFile(frame, _rejects(name, bad), "xlsx")
+    table = pa.table({c: pa.array([row[i] for row in good], type=pa.string()) for i, c in enumerate(header)})
+    return ParsedFile(table, _rejects(name, bad), "xlsx")
 
 
 def _cell_text(value: object) -> str | None:

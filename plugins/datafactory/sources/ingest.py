@@ -14,6 +14,7 @@ import os
 import shutil
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -23,14 +24,16 @@ import pandas as pd
 import sqlalchemy as sa
 
 from datafactory.sources.channels import ChannelError, Delivery, SchemaDriftError, Window
-from datafactory.sources.dedupe import drop_seen, identities
+from datafactory.sources.dedupe import SeenIdentities, identities
 from datafactory.sources.ledger import DRIFT, FAILED, SUCCESS, FileReceipt, Ledger, PullRecord
 from datafactory.sources.protect import pii_rules, protect
 from datafactory.sources.pseudonymize import encrypt_bytes, encrypt_column
 from datafactory.sources.upstream import Upstream
 from datafactory.sources.watermark import advance, pull_window
 from datafactory.specs import SourceSpec
-from datafactory.zones import Zones, write_partition_atomic
+from datafactory.zones import PartitionWriter, Zones, read_partition
+
+BATCH_ROWS = 500_000  # rows in memory at once while landing
 
 
 class IngestError(RuntimeError):
@@ -76,28 +79,26 @@ def ingest(
     lower, upper = pull_window(before, logical_date)
     window = Window(lower - timedelta(hours=spec.watermark_lookback_hours) if lower else None, upper, logical_date)
     failure = _Failure(spec, logical_date, run_id, started, clock, before)
+    identity = [*spec.keys, spec.watermark_column]
+    landed_before = _landed_identities(spec, ledger, zones, logical_date, identity)
     try:
-        channel = upstream.channel(spec, ledger)
-        delivery = channel.fetch(spec, window)
+        delivery = upstream.channel(spec, ledger).fetch(spec, window)
+        with PartitionWriter(partition) as writer:
+            landed = _land(
+                spec, delivery, writer, landed_before, before, lambda f: protect(f, rules, pseudonym_key, sm4_key)
+            )
+            quarantined = _write_quarantine(zones, spec, logical_date, run_id, delivery, sm4_key if rules else None)
+            size = writer.commit()
     except SchemaDriftError as exc:
         ledger.record(failure.record(exc, DRIFT, exc.drift.summary(spec.name)))
         raise IngestError(f"{spec.name}: {exc}") from exc
     except ChannelError as exc:
         ledger.record(failure.record(exc, FAILED))
         raise IngestError(f"{spec.name}: {exc}") from exc
-
-    identity = [*spec.keys, spec.watermark_column]
-    landed_before = _landed_identities(spec, ledger, zones, logical_date, identity)
-    frame, repeats = drop_seen([u.frame for u in delivery.units], identity, landed_before)
-    if frame.empty and frame.columns.empty:
-        frame = pd.DataFrame({c: pd.Series(dtype=object) for c in spec.columns})
-    after = advance(before, frame[spec.watermark_column])
+    after = landed.watermark
     if after is not None and after > upper:  # a mis-dated row must not push the watermark into the future
         after = upper
-    late = _late_rows(frame[spec.watermark_column], before)
-    frame = protect(frame, rules, pseudonym_key, sm4_key)
-    quarantined = _write_quarantine(zones, spec, logical_date, run_id, delivery, sm4_key if rules else None)
-    size = write_partition_atomic(frame, partition)
+    repeats, late = landed.repeats, landed.late
     duplicates = delivery.transport_duplicates + repeats
     notes = [*delivery.notes]
     if delivery.transport_duplicates:
@@ -113,7 +114,7 @@ def ingest(
         run_id=run_id,
         started_at=started,
         duration_s=time.perf_counter() - clock,
-        rows=len(frame),
+        rows=landed.rows,
         bytes=delivery.bytes or size,
         watermark_before=before,
         watermark_after=after,
@@ -121,10 +122,10 @@ def ingest(
         partition=str(partition),
         message="; ".join(notes)[:4000] or None,
         channel=spec.channel,
-        rows_received=len(frame) + duplicates + quarantined,
+        rows_received=landed.rows + duplicates + quarantined,
         rows_duplicate=duplicates,
         rows_quarantined=quarantined,
-        units=len(delivery.units) + len(delivery.quarantined_files),
+        units=landed.units + len(delivery.quarantined_files),
         drift=delivery.drift.summary(spec.name) if delivery.drift else None,
     )
     receipts = [
@@ -135,13 +136,53 @@ def ingest(
     return _result(rec, reused=False)
 
 
+@dataclass
+class _Landed:
+    watermark: datetime | None
+    rows: int = 0
+    repeats: int = 0
+    late: int = 0
+    units: int = 0
+
+
+def _land(
+    spec: SourceSpec,
+    delivery: Delivery,
+    writer: PartitionWriter,
+    landed_before: np.ndarray,
+    before: datetime | None,
+    protect_rows: Callable[[pd.DataFrame], pd.DataFrame],
+) -> _Landed:
+    """Streams the delivery's units into the partition, batch by batch, so memory holds one batch (plus
+    64-bit identities). A row whose identity landed before, or came in an earlier unit, is a transport
+    duplicate and is dropped with a count; repeats inside one unit are upstream's own and are kept."""
+    identity = [*spec.keys, spec.watermark_column]
+    seen = SeenIdentities(landed_before)
+    landed = _Landed(watermark=before)
+    for unit in delivery.units:
+        landed.units += 1
+        for batch in unit.batches(BATCH_ROWS):
+            repeated = seen.repeated(identities(batch, identity))
+            fresh = batch[~repeated] if repeated.any() else batch
+            landed.repeats += int(repeated.sum())
+            landed.rows += len(fresh)
+            if len(fresh):
+                landed.watermark = advance(landed.watermark, fresh[spec.watermark_column])
+                landed.late += _late_rows(fresh[spec.watermark_column], before)
+            writer.write(protect_rows(fresh.reset_index(drop=True)))
+        seen.end_unit()
+    if not writer.parts:  # nothing delivered: the partition still has the feed's columns
+        writer.write(protect_rows(pd.DataFrame({c: pd.Series(dtype=object) for c in spec.columns})))
+    return landed
+
+
 def _landed_identities(spec: SourceSpec, ledger: Ledger, zones: Zones, day: date, columns: list[str]) -> np.ndarray:
     """Identities already landed in partitions the lookback window can overlap, or in later ones."""
     reach = math.ceil(spec.watermark_lookback_hours / 24) + 1
     found = []
     for path in ledger.partitions(spec.name, day - timedelta(days=reach), besides=day):
         if Path(path).exists():
-            found.append(identities(pd.read_parquet(path, columns=columns), columns))
+            found.append(identities(read_partition(Path(path), columns), columns))
     return np.concatenate(found) if found else np.array([], dtype=np.uint64)
 
 

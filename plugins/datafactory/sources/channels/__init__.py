@@ -2,10 +2,13 @@
 
 Every channel answers `fetch(spec, window)` with a `Delivery`: the units it read (one SQL result, one
 API page, one file), already aligned to the spec's column names, plus whatever it had to set aside.
+Units are read as they are consumed, in batches, so a large delivery never sits in memory whole; a
+delivery's receipts, rejected rows and quarantined files are complete once its units are consumed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Protocol
@@ -37,8 +40,19 @@ class Window:
 
 @dataclass
 class Unit:
+    """One unit of a delivery: a frame in memory, or a `reader(batch_rows)` that yields it in batches."""
+
     name: str
-    frame: pd.DataFrame
+    frame: pd.DataFrame | None = None
+    reader: Callable[[int], Iterator[pd.DataFrame]] | None = None
+
+    def batches(self, rows: int) -> Iterator[pd.DataFrame]:
+        """The unit's rows, at most `rows` at a time; at least one (maybe empty) frame."""
+        if self.reader is not None:
+            yield from self.reader(rows)
+            return
+        for start in range(0, max(len(self.frame), 1), rows):
+            yield self.frame.iloc[start : start + rows]
 
 
 @dataclass
@@ -63,7 +77,7 @@ class Receipt:
 
 @dataclass
 class Delivery:
-    units: list[Unit] = field(default_factory=list)
+    units: Iterable[Unit] = field(default_factory=list)  # may be a generator: consume it once
     rejected_rows: pd.DataFrame | None = None  # malformed rows: _file, _row_text, _reason
     quarantined_files: list[QuarantinedFile] = field(default_factory=list)
     receipts: list[Receipt] = field(default_factory=list)

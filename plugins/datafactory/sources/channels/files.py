@@ -15,7 +15,7 @@ import fnmatch
 import hashlib
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 
@@ -31,6 +31,7 @@ from datafactory.specs import SourceSpec
 CONTROL_SUFFIX = ".ok"
 DATA_SUFFIXES = (".csv", ".xlsx")
 _DATE_IN_NAME = re.compile(r"(20\d{2})(\d{2})(\d{2})")
+_DRIFT_SAMPLE_ROWS = 10_000
 
 
 def delivery_date(name: str) -> date | None:
@@ -78,10 +79,21 @@ def examine(spec: SourceSpec, name: str, data: bytes, control: dict | None) -> E
     if control is not None and "rows" in control and int(control["rows"]) != parsed.rows_seen:
         problem = f"truncated: control file says {control['rows']} rows, the file holds {parsed.rows_seen}"
         return Examined(None, None, problem, Drift(), parsed.rows_seen)
-    frame, drift = align(parsed.frame, spec)
+    # Every value in a file is text, so drift is a matter of names, plus what a sample of values reads as.
+    _, drift = align(parsed.table.slice(0, _DRIFT_SAMPLE_ROWS).to_pandas(), spec)
     if drift.blocking:
         return Examined(None, None, f"schema drift: {drift.summary(spec.name)}", drift, parsed.rows_seen)
-    return Examined(Unit(name, frame), parsed.rejected, None, drift, parsed.rows_seen)
+    return Examined(
+        Unit(name, reader=_aligned_batches(parsed.table, spec)), parsed.rejected, None, drift, parsed.rows_seen
+    )
+
+
+def _aligned_batches(table, spec: SourceSpec) -> Callable[[int], Iterator[pd.DataFrame]]:
+    def read(rows: int) -> Iterator[pd.DataFrame]:
+        for start in range(0, max(table.num_rows, 1), rows):
+            yield align(table.slice(start, rows).to_pandas(), spec)[0]
+
+    return read
 
 
 def _rows_hint(name: str, data: bytes) -> int:
@@ -106,12 +118,18 @@ class FileDropChannel:
         self.backoff = backoff or Backoff(attempts=4, base_s=0.5)
 
     def fetch(self, spec: SourceSpec, window: Window) -> Delivery:
+        """The files due by the logical date, examined one at a time as the delivery's units are consumed
+        (a file's rows are in memory only while it is landed)."""
+        listing = self._retry(lambda: self.landing.list(spec.options.get("folder", spec.name)))
+        delivery = Delivery()
+        delivery.units = self._units(spec, window, listing, delivery)
+        return delivery
+
+    def _units(self, spec: SourceSpec, window: Window, listing: list, delivery: Delivery) -> Iterator[Unit]:
         opts = spec.options
-        listing = self._retry(lambda: self.landing.list(opts.get("folder", spec.name)))
         controls = {o.name[: -len(CONTROL_SUFFIX)] for o in listing if o.name.endswith(CONTROL_SUFFIX)}
         handled = set(self.receipts(spec.name))
         known = {digest for _, digest in handled}
-        delivery = Delivery()
         rejected: list[pd.DataFrame] = []
         for obj in sorted(listing, key=lambda o: (delivery_date(o.name) or date.min, o.name)):
             base = obj.name.rsplit("/", 1)[-1]
@@ -134,7 +152,8 @@ class FileDropChannel:
                 delivery.transport_duplicates += examine(spec, obj.name, data, None).rows
                 continue
             known.add(digest)
-            delivery.bytes += len(data)
+            size = len(data)
+            delivery.bytes += size
             control = self._control(obj.name) if obj.name in controls else None
             verdict = examine(spec, obj.name, data, control)
             delivery.drift = delivery.drift.merge(verdict.drift)
@@ -142,15 +161,15 @@ class FileDropChannel:
                 delivery.quarantined_files.append(
                     QuarantinedFile(obj.name, digest, data, verdict.problem, verdict.rows)
                 )
-                delivery.receipts.append(Receipt(obj.name, digest, len(data), "quarantined", verdict.problem))
+                delivery.receipts.append(Receipt(obj.name, digest, size, "quarantined", verdict.problem))
                 continue
-            delivery.units.append(verdict.unit)
+            del data  # only the parsed table stays while the unit is landed
             if verdict.rejected is not None and len(verdict.rejected):
                 rejected.append(verdict.rejected)
-            delivery.receipts.append(Receipt(obj.name, digest, len(data), "landed"))
+            delivery.receipts.append(Receipt(obj.name, digest, size, "landed"))
+            yield verdict.unit
         if rejected:
             delivery.rejected_rows = pd.concat(rejected, ignore_index=True)
-        return delivery
 
     def _control(self, name: str) -> dict:
         raw = self._retry(lambda: self.landing.read(name + CONTROL_SUFFIX))
