@@ -10,8 +10,11 @@ are retried with exponential backoff; an expired token is renewed once per failu
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 
 import pandas as pd
@@ -27,6 +30,19 @@ SEQ = "_seq"
 
 def stamp(value: datetime | None) -> str | None:
     return value.isoformat(sep=" ", timespec="microseconds") if value else None
+
+
+@dataclass
+class _Traffic:
+    """What one read cost: body bytes, requests made (retries included) and retried requests."""
+
+    bytes: int = 0
+    requests: int = 0
+    retried: int = 0
+
+    def retry(self) -> None:
+        self.retried += 1
+        self.requests += 1
 
 
 class ApiChannel:
@@ -52,43 +68,68 @@ class ApiChannel:
         self._lock = threading.Lock()
 
     def fetch(self, spec: SourceSpec, window: Window) -> Delivery:
-        """All pages of the window as one unit: page boundaries are arbitrary, so rows repeated across
-        pages are recognised by the platform's `_seq`, never by their values."""
+        """All pages of the window as one unit, read page by page as the unit is consumed. Page
+        boundaries are arbitrary, so rows repeated across pages are recognised by the platform's `_seq`,
+        never by their values. Drift is decided on the first page; an incomplete read fails the pull."""
         dataset = spec.options.get("dataset", spec.table)
         limit = int(spec.options.get("page_size", self.page_size))
-        params = {"since": stamp(window.lower), "until": stamp(window.upper), "limit": limit}
-        pages, seen, total, repeated, size, pages_read = [], set(), None, 0, 0, 0
-        retried: list[int] = []
+        traffic = _Traffic()
+        pages = self._pages(
+            dataset, {"since": stamp(window.lower), "until": stamp(window.upper), "limit": limit}, traffic
+        )
+        first, total = next(pages)
+        _, drift = align(first.drop(columns=[SEQ]), spec)
+        if drift.blocking:
+            raise SchemaDriftError(f"schema drift in dataset {dataset}: {drift.summary(spec.name)}", drift)
+        delivery = Delivery(drift=drift)
+
+        def batch(held: list[pd.DataFrame]) -> pd.DataFrame:
+            return align(pd.concat([h for h in held if len(h)] or held[:1], ignore_index=True), spec)[0]
+
+        def read(rows: int) -> Iterator[pd.DataFrame]:
+            seen: set = set()
+            held: list[pd.DataFrame] = []
+            held_rows, batches = 0, 0
+            for frame in itertools.chain([first], (page for page, _ in pages)):
+                fresh = ~frame[SEQ].isin(seen) & ~frame[SEQ].duplicated()
+                delivery.transport_duplicates += int((~fresh).sum())
+                seen.update(frame.loc[fresh, SEQ].tolist())
+                held.append(frame[fresh].drop(columns=[SEQ]))
+                held_rows += int(fresh.sum())
+                if held_rows >= rows:
+                    yield batch(held)
+                    held, held_rows, batches = [], 0, batches + 1
+            if len(seen) != total:
+                raise ChannelError(f"sharing-platform API, dataset {dataset}: got {len(seen)} of {total} records")
+            if held_rows or not batches:
+                yield batch(held)
+            delivery.bytes = traffic.bytes
+            if traffic.retried:
+                delivery.notes.append(f"{traffic.retried} of {traffic.requests} request(s) retried")
+
+        delivery.units = [Unit(dataset, reader=read)]
+        return delivery
+
+    def _pages(self, dataset: str, params: dict, traffic: _Traffic) -> Iterator[tuple[pd.DataFrame, int]]:
+        """(page rows with `_seq`, the window's total) per page, following the cursor; each page retried."""
         cursor: str | None = None
+        total = None
         while True:
             query = {**params, "cursor": cursor}
             try:
                 body, nbytes = with_retries(
-                    lambda q=query: self._page(dataset, q), self.backoff, on_retry=lambda n, e: retried.append(n)
+                    lambda q=query: self._page(dataset, q), self.backoff, on_retry=lambda n, e: traffic.retry()
                 )
             except RetriesExhaustedError as exc:
                 raise ChannelError(f"sharing-platform API, dataset {dataset}: {exc}") from exc
-            size += nbytes
-            pages_read += 1
+            traffic.bytes += nbytes
+            traffic.requests += 1
             if total is None:
                 total = int(body["total"])
-            frame = pd.DataFrame(body["rows"], columns=body["columns"])
-            fresh = ~frame[SEQ].isin(seen) & ~frame[SEQ].duplicated()
-            repeated += int((~fresh).sum())
-            seen.update(frame.loc[fresh, SEQ].tolist())
-            pages.append(frame[fresh].drop(columns=[SEQ]))
+            yield pd.DataFrame(body["rows"], columns=body["columns"]), total
             cursor = body.get("next_cursor")
             if not cursor:
-                break
-        if len(seen) != total:
-            raise ChannelError(f"sharing-platform API, dataset {dataset}: got {len(seen)} of {total} records")
-        frame, drift = align(pd.concat([p for p in pages if len(p)] or pages[:1], ignore_index=True), spec)
-        if drift.blocking:
-            raise SchemaDriftError(f"schema drift in dataset {dataset}: {drift.summary(spec.name)}", drift)
-        notes = [f"{len(retried)} of {pages_read + len(retried)} request(s) retried"] if retried else []
-        return Delivery(
-            units=[Unit(dataset, frame)], transport_duplicates=repeated, drift=drift, bytes=size, notes=notes
-        )
+                return
 
     def _page(self, dataset: str, query: dict) -> tuple[dict, int]:
         token = self._current_token()
