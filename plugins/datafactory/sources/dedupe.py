@@ -30,17 +30,29 @@ def _text(series: pd.Series) -> pd.Series:
     return series.astype(str).where(series.notna(), "\x00")
 
 
+def _sorted_unique(ids: np.ndarray) -> np.ndarray:
+    """Sorted distinct ids (a sort and a neighbour compare: faster than np.unique's hashing on uint64)."""
+    ordered = np.sort(ids, kind="stable")
+    if len(ordered) < 2:
+        return ordered
+    return ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))]
+
+
 class SeenIdentities:
     """Identities landed so far while a delivery streams in, batch by batch. A unit's own identities join
     only when the unit ends (`end_unit`), so repeats inside one unit are kept; a row seen in an earlier
     unit or landed by an earlier pull is `repeated`."""
 
     def __init__(self, landed: np.ndarray):
-        self._sorted = np.unique(landed)
+        self._sorted = _sorted_unique(landed)
         self._unit: list[np.ndarray] = []
+        self._ended: list[np.ndarray] = []  # merged lazily, so the last unit is never merged
 
     def repeated(self, ids: np.ndarray) -> np.ndarray:
         """Per id of a batch of the current unit: was it seen before this unit."""
+        if self._ended:
+            self._sorted = _sorted_unique(np.concatenate([self._sorted, *self._ended]))
+            self._ended = []
         self._unit.append(ids)
         if not len(self._sorted) or not len(ids):
             return np.zeros(len(ids), dtype=bool)
@@ -48,6 +60,5 @@ class SeenIdentities:
         return self._sorted[at] == ids
 
     def end_unit(self) -> None:
-        if self._unit:
-            self._sorted = np.union1d(self._sorted, np.concatenate(self._unit))
-            self._unit = []
+        self._ended += self._unit
+        self._unit = []

@@ -66,7 +66,7 @@ def examine(spec: SourceSpec, name: str, data: bytes, control: dict | None) -> E
     if control is not None and control.get("_unreadable"):
         return Examined(None, None, "control file is not readable JSON", Drift(), _rows_hint(name, data))
     if control is not None:
-        rows = int(control.get("rows", _rows_hint(name, data)))  # what the provider says the file holds
+        rows = int(control["rows"]) if "rows" in control else _rows_hint(name, data)  # what the provider says
         if "bytes" in control and int(control["bytes"]) != len(data):
             problem = f"truncated: control file says {control['bytes']} bytes, received {len(data)}"
             return Examined(None, None, problem, Drift(), rows)
