@@ -55,6 +55,10 @@ class RunFigures:
     wall_s: float = 0.0
     max_rss_mb: float = 0.0
     stages: dict[str, StageFigures] = field(default_factory=lambda: defaultdict(StageFigures))
+    slowest: list[tuple[float, str, float]] = field(default_factory=list)  # (seconds, task, peak RSS MB)
+
+    def note_task(self, seconds: float, task: str, rss: float, keep: int = 8) -> None:
+        self.slowest = sorted([*self.slowest, (seconds, task, rss)], reverse=True)[:keep]
 
 
 def stage_of(dag_id: str, task_id: str) -> str:
@@ -150,6 +154,8 @@ def run_plain(home: Path, enterprises: int, dags: list[str]) -> RunFigures:
             continue
         stage = stage_of(record["dag"], record["task"])
         figures.stages[stage].add(record["seconds"], rows_of(stage, record["result"]), record["max_rss_mb"])
+        label = f"{record['dag']}.{record['task']}" + (f"[{record['map_index']}]" if record["map_index"] >= 0 else "")
+        figures.note_task(record["seconds"], label, record["max_rss_mb"])
         figures.max_rss_mb = max(figures.max_rss_mb, record["max_rss_mb"])
     return figures
 
@@ -182,6 +188,7 @@ def run_airflow(home: Path, enterprises: int, dags: list[str]) -> RunFigures:
         for task_id, duration, result in _task_durations(home, dag_id):
             stage = stage_of(dag_id, task_id)
             figures.stages[stage].add(duration, rows_of(stage, result), rss)
+            figures.note_task(duration, f"{dag_id}.{task_id}", rss)
     return figures
 
 
@@ -229,6 +236,10 @@ def _table(title: str, runs: dict[str, RunFigures], size: int) -> str:
             )
     for path, run in runs.items():
         lines.append(f"{'total':<9}{path:<9}{run.wall_s:>9.1f}{'':>12}{'':>11}{run.max_rss_mb:>13,.0f}")
+    for path, run in runs.items():
+        if run.slowest:
+            lines.append(f"slowest tasks ({path}):")
+            lines += [f"  {seconds:8.1f} s {rss:8,.0f} MB  {task}" for seconds, task, rss in run.slowest]
     return "\n".join(lines)
 
 
