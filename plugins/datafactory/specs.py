@@ -30,6 +30,7 @@ class SourceSpec:
     options: dict[str, Any] = field(default_factory=dict)  # channel options (dataset, file pattern, ...)
     watermark_lookback_hours: float = 6.0  # re-read this far behind the watermark to catch late rows
     row_count_tolerance: float = 0.5  # ± share of the previous incremental run's rows before the volume check warns
+    key_buckets: int = 0  # a large feed with no region or month: conform it in this many buckets of its key
 
 
 @dataclass(frozen=True)

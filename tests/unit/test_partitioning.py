@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import pandas as pd
@@ -131,3 +132,13 @@ def test_a_held_batch_conforms_nothing_and_says_why_for_every_row():
     assert combined["rows_quarantined"] == combined["rows_in"] == 10
     assert combined["failures_by_expectation"][HELD_REASON] == 6
     assert combined["critical"] == ["region 330281: expect_table_row_count_to_be_between: 0"]
+
+
+def test_a_feed_with_key_buckets_is_split_by_a_stable_hash_of_its_first_key():
+    spec = replace(_spec({"visit_id": "string", "period": "string"}), key_buckets=4)
+    assert region_column(spec) == "visit_id"
+    keys = pa.array([f"V{i}" for i in range(400)] + [None])
+    codes = region_codes(keys, "visit_id", buckets=4).to_pylist()
+    assert codes == region_codes(keys, "visit_id", buckets=4).to_pylist()  # the same key, the same bucket
+    assert set(codes[:400]) == {"k00", "k01", "k02", "k03"} and codes[400] == UNKNOWN_REGION
+    assert max(codes.count(f"k0{b}") for b in range(4)) < 140  # about a quarter each

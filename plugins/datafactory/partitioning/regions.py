@@ -19,17 +19,32 @@ REGION_LENGTH = 6  # GB/T 2260 area code
 HELD_REASON = "held: critical expectation failed in region"
 
 
-def region_codes(values, column: str):
+def region_codes(values, column: str, buckets: int = 0):
     """Partition per value of `column` (a pyarrow array): the USCC's area code (positions 3-8), the
-    region code itself, or the month of a period; `unknown` where there is none."""
+    region code itself, the month of a period, or with `buckets` the key's hash bucket (`k00`...);
+    `unknown` where there is none."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     text = pc.cast(values, pa.string())
+    if buckets:
+        return pa.array(key_buckets(text.to_numpy(zero_copy_only=False), buckets), type=pa.string())
     code = pc.utf8_slice_codeunits(text, 2, 2 + REGION_LENGTH) if column == "uscc" else text
     pattern = r"^\d{4}-(?:0[1-9]|1[0-2])$" if column == "period" else r"^\d{6}$"
     valid = pc.and_(pc.is_valid(code), pc.match_substring_regex(code, pattern))
     return pc.if_else(pc.fill_null(valid, False), code, pa.scalar(UNKNOWN_REGION))
+
+
+def key_buckets(keys, buckets: int) -> list[str]:
+    """A stable bucket per key (pandas' fixed-key SipHash, the same in every process); nulls: unknown."""
+    import numpy as np
+    import pandas as pd
+
+    keys = np.asarray(keys, dtype=object)
+    present = pd.notna(keys)
+    hashes = pd.util.hash_array(np.where(present, keys, "").astype(str).astype(object))
+    names = np.array([f"k{b:02d}" for b in range(buckets)], dtype=object)[hashes % np.uint64(buckets)]
+    return np.where(present, names, UNKNOWN_REGION).tolist()
 
 
 class RegionZones(Zones):
@@ -77,7 +92,7 @@ def split_by_region(spec: SourceSpec, zones: Zones, logical_date: date, batch_ro
     counts: dict[str, int] = {}
     try:
         for batch in source.to_batches(batch_size=batch_rows):
-            codes = region_codes(batch.column(column), column)
+            codes = region_codes(batch.column(column), column, spec.key_buckets)
             for region in pc.unique(codes).to_pylist():
                 part = batch.filter(pc.equal(codes, region))
                 if region not in writers:
