@@ -16,7 +16,6 @@ import io
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -98,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         home = Path(tmp)
         db_url = f"sqlite:///{home}/exchange.db"
         write_tables(sa.create_engine(db_url), {FEED: frame}, DAY)
-        db_spec = replace(spec, channel="exchange_db")
+        db_spec = spec.revised(channel="exchange_db")
         ingest_s, n, mb = run_ingest(home, db_spec, Upstream(exchange=sa.create_engine(db_url)))
         direct_s, direct_n = timed(lambda: sql_read(db_url, FEED))
         assert n == direct_n == len(frame), (n, direct_n)
@@ -107,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
 
         with PlatformApi(db_url, "bench", "secret", rate_per_s=1e6, burst=10**6) as api:
             channel = ApiChannel(api.url, "bench", "secret", timeout_s=120, page_size=args.page_size)
-            api_spec = replace(spec, channel="api", options={"dataset": FEED, "page_size": args.page_size})
+            api_spec = spec.revised(channel="api", options={"dataset": FEED, "page_size": args.page_size})
             ingest_s, n, mb = run_ingest(home, api_spec, Upstream(api=channel))
         direct_s, direct_n = timed(lambda: sql_read(db_url, FEED))
         assert n == direct_n, (n, direct_n)
@@ -119,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         for label, encoding in (("files csv gbk", "gbk"), ("files csv utf-8-bom", "utf-8-sig")):
             data = render_csv(frame, list(frame.columns), encoding)
             landing.write(f"{FEED}_{encoding}/{FEED}_{DAY:%Y%m%d}.csv", data)
-            file_spec = replace(spec, channel="files", options={"folder": f"{FEED}_{encoding}", "encoding": encoding})
+            file_spec = spec.revised(channel="files", options={"folder": f"{FEED}_{encoding}", "encoding": encoding})
             ingest_s, n, mb = run_ingest(home, file_spec, Upstream(landing=landing))
             options = pacsv.ReadOptions(encoding="gbk" if encoding == "gbk" else "utf8")
             direct_s, table = timed(lambda d=data, o=options: pacsv.read_csv(io.BytesIO(d), o, convert_options=as_text))
@@ -130,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         small = frame.iloc[: args.xlsx_rows]
         data = render_xlsx(small, list(small.columns))
         landing.write(f"{FEED}_xlsx/{FEED}_{DAY:%Y%m%d}.xlsx", data)
-        xlsx_spec = replace(spec, channel="files", options={"folder": f"{FEED}_xlsx"})
+        xlsx_spec = spec.revised(channel="files", options={"folder": f"{FEED}_xlsx"})
         ingest_s, n, mb = run_ingest(home, xlsx_spec, Upstream(landing=landing))
         direct_s, table = timed(lambda: pd.read_excel(io.BytesIO(data), engine="openpyxl"))
         assert n == len(table), (n, len(table))

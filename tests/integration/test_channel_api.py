@@ -44,7 +44,7 @@ def platform(settings) -> str:
 def _spec(settings, name: str, page_size: int | None = None):
     spec = load_sources(settings.repo)[name]
     if page_size:
-        spec.options["page_size"] = page_size
+        spec = spec.revised(options={"dataset": name, "page_size": page_size})
     return spec
 
 

@@ -7,7 +7,6 @@ import csv
 import io
 import json
 import tempfile
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -29,7 +28,7 @@ from datafactory.zones import Zones
 pytestmark = pytest.mark.integration
 DAY = date(2026, 11, 1)
 SPEC = load_sources(REPO_ROOT)["sup_outcomes"]
-SPEC = replace(SPEC, options={**SPEC.options, "pattern": "sup_outcomes_*"})  # CSV or XLSX
+SPEC = SPEC.revised(options={**SPEC.options.model_dump(), "pattern": "sup_outcomes_*"})  # CSV or XLSX
 SUITE = load_suite_json(REPO_ROOT, SPEC.suite)
 COLUMNS = list(SPEC.columns)
 

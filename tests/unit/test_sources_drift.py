@@ -55,7 +55,7 @@ def test_retyped_columns_are_reported_not_coerced():
 
 
 def test_text_that_reads_as_the_declared_kind_is_not_drift():
-    assert not detect(_frame(amount=["1.5", "2"]), _spec().columns).retyped
+    assert not detect(_frame(amount=["1.5", "2"]), _spec().kinds).retyped
 
 
 @pytest.mark.parametrize(

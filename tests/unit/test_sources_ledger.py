@@ -75,13 +75,12 @@ def test_partitions_include_later_dates_but_not_the_one_being_pulled(tmp_path):
 
 def test_protecting_an_empty_delivery_keeps_its_columns():
     spec = SourceSpec(
-        "f",
-        "",
-        "api",
-        "f",
-        ["id"],
-        "updated_at",
-        {},
+        name="f",
+        channel="api",
+        table="f",
+        keys=["id"],
+        watermark_column="updated_at",
+        columns={"id": "string", "pid": "string", "updated_at": "timestamp"},
         pii={"pid": {"action": "pseudonymize", "validate": "resident_id"}},
     )
     out = protect(pd.DataFrame({"id": [], "pid": []}, dtype=object), pii_rules(spec), b"k", None)

@@ -1,9 +1,10 @@
 import pandas as pd
 import pytest
+import yaml
 
 from datafactory.sources.protect import pii_rules, protect
 from datafactory.sources.pseudonymize import decrypt_bytes, decrypt_value, encrypt_bytes, encrypt_value, pseudonym
-from datafactory.specs import SourceSpec, SpecError
+from datafactory.specs import SourceSpec, SpecError, load_source
 
 pytestmark = pytest.mark.unit
 KEY = b"test-pseudonym-key"
@@ -11,7 +12,16 @@ SM4 = bytes(range(16))
 
 
 def _spec(pii) -> SourceSpec:
-    return SourceSpec("uw", "", "api", "uw", ["application_id"], "updated_at", {}, pii=pii)
+    columns = {"application_id": "string", "updated_at": "timestamp", **dict.fromkeys(pii, "string")}
+    return SourceSpec(
+        name="uw",
+        channel="api",
+        table="uw",
+        keys=["application_id"],
+        watermark_column="updated_at",
+        columns=columns,
+        pii=pii,
+    )
 
 
 def test_policy_pseudonymizes_encrypts_and_validates():
@@ -62,11 +72,16 @@ def test_encrypting_without_a_key_fails_loudly():
 @pytest.mark.parametrize(
     "pii,message",
     [
-        ({"person_id": "hash"}, "action must be one of"),
-        ({"person_id": {"action": "encrypt", "validate": "passport"}}, "validate must be one of"),
+        ({"person_id": "hash"}, "pii.person_id.action: Input should be 'pseudonymize'"),
+        ({"person_id": {"action": "encrypt", "validate": "passport"}}, "pii.person_id.validate: Input should be"),
         ({"application_id": "pseudonymize"}, "keys and the watermark cannot be personal"),
     ],
 )
-def test_bad_policies_name_the_spec_file(pii, message):
-    with pytest.raises(SpecError, match=message):
-        pii_rules(_spec(pii))
+def test_bad_policies_name_the_spec_file(tmp_path, pii, message):
+    path = tmp_path / "uw.yaml"
+    columns = {"application_id": "string", "person_id": "string", "updated_at": "timestamp"}
+    spec = {"name": "uw", "channel": "api", "table": "uw", "keys": ["application_id"], "watermark_column": "updated_at"}
+    path.write_text(yaml.safe_dump({**spec, "columns": columns, "pii": pii}))
+    with pytest.raises(SpecError, match=message) as raised:
+        load_source(path)
+    assert str(raised.value).startswith(f"{path}: ") and "\n" not in str(raised.value)

@@ -130,7 +130,7 @@ def _retyped(series: pd.Series, kind: str) -> str | None:
 def align(frame: pd.DataFrame, spec) -> tuple[pd.DataFrame, Drift]:
     """Map known renames, detect drift against the spec, and keep only declared columns."""
     renamed_frame, renamed = apply_renames(frame, spec.renames)
-    drift = detect(renamed_frame, spec.columns, renamed)
+    drift = detect(renamed_frame, spec.kinds, renamed)
     if drift.extra:
         renamed_frame = renamed_frame.drop(columns=drift.extra)
     return renamed_frame, drift

@@ -71,8 +71,8 @@ class ApiChannel:
         """All pages of the window as one unit, read page by page as the unit is consumed. Page
         boundaries are arbitrary, so rows repeated across pages are recognised by the platform's `_seq`,
         never by their values. Drift is decided on the first page; an incomplete read fails the pull."""
-        dataset = spec.options.get("dataset", spec.table)
-        limit = int(spec.options.get("page_size", self.page_size))
+        dataset = spec.options.dataset or spec.table
+        limit = spec.options.page_size or self.page_size
         traffic = _Traffic()
         pages = self._pages(
             dataset, {"since": stamp(window.lower), "until": stamp(window.upper), "limit": limit}, traffic

@@ -73,7 +73,7 @@ def examine(spec: SourceSpec, name: str, data: bytes, control: dict | None) -> E
         if "sha256" in control and control["sha256"] != sha256(data):
             return Examined(None, None, "corrupt: SHA-256 differs from the control file", Drift(), rows)
     try:
-        parsed = parse_file(name, data, opts.get("encoding", "utf-8"), bool(opts.get("require_final_newline", True)))
+        parsed = parse_file(name, data, opts.encoding, opts.require_final_newline)
     except FileRejected as exc:
         return Examined(None, None, str(exc), Drift(), _rows_hint(name, data))
     if control is not None and "rows" in control and int(control["rows"]) != parsed.rows_seen:
@@ -120,7 +120,7 @@ class FileDropChannel:
     def fetch(self, spec: SourceSpec, window: Window) -> Delivery:
         """The files due by the logical date, examined one at a time as the delivery's units are consumed
         (a file's rows are in memory only while it is landed)."""
-        listing = self._retry(lambda: self.landing.list(spec.options.get("folder", spec.name)))
+        listing = self._retry(lambda: self.landing.list(spec.options.folder or spec.name))
         delivery = Delivery()
         delivery.units = self._units(spec, window, listing, delivery)
         return delivery
@@ -133,12 +133,12 @@ class FileDropChannel:
         rejected: list[pd.DataFrame] = []
         for obj in sorted(listing, key=lambda o: (delivery_date(o.name) or date.min, o.name)):
             base = obj.name.rsplit("/", 1)[-1]
-            if not base.lower().endswith(DATA_SUFFIXES) or not fnmatch.fnmatch(base, opts.get("pattern", "*")):
+            if not base.lower().endswith(DATA_SUFFIXES) or not fnmatch.fnmatch(base, opts.pattern):
                 continue
             stamped = delivery_date(obj.name)
             if stamped is not None and stamped > window.logical_date:
                 continue  # belongs to a later run
-            if opts.get("control_file") and obj.name not in controls:
+            if opts.control_file and obj.name not in controls:
                 delivery.notes.append(f"{base}: no control file yet, waiting")
                 continue
             data = self._retry(lambda name=obj.name: self.landing.read(name))

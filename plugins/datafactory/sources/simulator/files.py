@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from datafactory.sources.channels.files import CONTROL_SUFFIX, sha256
+from datafactory.specs import FileOptions
 
 # Headers a provider uses instead of the spec's column names (the spec maps them under `renames:`).
 PROVIDER_HEADERS: dict[str, dict[str, str]] = {
@@ -108,11 +109,13 @@ def truncate(data: bytes, rng: np.random.Generator) -> bytes:
     return data[:cut]
 
 
-def feed_drops(feed: str, frame: pd.DataFrame, options: dict, day: int, when: date, seed: int, faults: FileFaults):
+def feed_drops(
+    feed: str, frame: pd.DataFrame, options: FileOptions, day: int, when: date, seed: int, faults: FileFaults
+):
     """The files one feed sends for one day, with faults decided per part by (seed, day, feed, part)."""
-    fmt = options.get("format", "csv")
-    folder = options.get("folder", feed)
-    count = int(options.get("parts", 1))
+    fmt = options.format
+    folder = options.folder or feed
+    count = options.parts
     chunks = np.array_split(np.arange(len(frame)), count) if count > 1 else [np.arange(len(frame))]
     parts = [(f"part{i + 1}" if count > 1 else "", frame.iloc[rows]) for i, rows in enumerate(chunks) if len(rows)]
     largest = max(range(len(parts)), key=lambda i: len(parts[i][1])) if parts else -1
@@ -122,10 +125,8 @@ def feed_drops(feed: str, frame: pd.DataFrame, options: dict, day: int, when: da
         suffix = f"_{label}" if label else ""
         name = f"{folder}/{feed}_{when:%Y%m%d}{suffix}.{fmt}"
         header = headers(feed, day, list(part.columns))
-        data = (
-            render_xlsx(part, header) if fmt == "xlsx" else render_csv(part, header, options.get("encoding", "utf-8"))
-        )
-        control = control_file(data, len(part)) if options.get("control_file") else None
+        data = render_xlsx(part, header) if fmt == "xlsx" else render_csv(part, header, options.encoding)
+        control = control_file(data, len(part)) if options.control_file else None
         whole = Drop(name, data, control)
         # Only a part that is not the day's largest may go missing, so every feed still lands rows.
         spare = len(parts) > 1 and i != largest

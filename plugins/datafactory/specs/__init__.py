@@ -1,0 +1,111 @@
+"""Loads the declarative specs (sources/, expectations/, models/, products/) from the repo as typed
+objects. Each loader raises `SpecError` with one `path: field: problem` line."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from datafactory.specs.base import SpecError, spec_error
+from datafactory.specs.feed import ColumnSpec, FileOptions, PiiRule, SourceSpec
+from datafactory.specs.suite import SEVERITIES, ExpectationSpec, SuiteSpec
+
+__all__ = [
+    "SEVERITIES",
+    "ColumnSpec",
+    "ExpectationSpec",
+    "FileOptions",
+    "ModelSpec",
+    "PiiRule",
+    "ProductSpec",
+    "SourceSpec",
+    "SpecError",
+    "SuiteSpec",
+    "load_models",
+    "load_products",
+    "load_source",
+    "load_sources",
+    "load_suite",
+    "load_suite_json",
+]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    folder: Path
+    raw: dict[str, Any]
+
+    @property
+    def inputs(self) -> list[str]:
+        return list(self.raw["inputs"])
+
+    @property
+    def features_sql(self) -> str:
+        return (self.folder / self.raw.get("features", "features.sql")).read_text()
+
+
+@dataclass(frozen=True)
+class ProductSpec:
+    name: str
+    raw: dict[str, Any]
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(f"{path}: cannot read: {exc}") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise SpecError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from exc
+    if not isinstance(data, dict):
+        raise SpecError(f"{path}: expected a mapping at top level")
+    return data
+
+
+def load_source(path: Path) -> SourceSpec:
+    raw = read_yaml(path)
+    try:
+        spec = SourceSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise spec_error(path, exc) from exc
+    if spec.name != path.stem:
+        raise SpecError(f"{path}: name: {spec.name!r} differs from the file name {path.stem!r}")
+    return spec
+
+
+def load_sources(repo: Path) -> dict[str, SourceSpec]:
+    specs = [load_source(path) for path in sorted((repo / "sources").glob("*.yaml"))]
+    return {spec.name: spec for spec in specs}
+
+
+def load_models(repo: Path) -> dict[str, ModelSpec]:
+    return {
+        p.parent.name: ModelSpec(p.parent.name, p.parent, read_yaml(p))
+        for p in sorted((repo / "models").glob("*/model.yaml"))
+    }
+
+
+def load_products(repo: Path) -> dict[str, ProductSpec]:
+    return {p.stem: ProductSpec(p.stem, read_yaml(p)) for p in sorted((repo / "products").glob("*.yaml"))}
+
+
+def load_suite(repo: Path, suite: str) -> SuiteSpec:
+    path = repo / "expectations" / f"{suite}.json"
+    try:
+        return SuiteSpec.model_validate(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise SpecError(f"{path}: {exc}") from exc
+    except ValidationError as exc:
+        raise spec_error(path, exc) from exc
+
+
+def load_suite_json(repo: Path, suite: str) -> dict[str, Any]:
+    return load_suite(repo, suite).as_json()

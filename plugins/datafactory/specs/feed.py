@@ -1,0 +1,139 @@
+"""The feed spec (`sources/<feed>.yaml`): where a feed comes from, its keys, how each column's text
+becomes a value, and which fields are personal. Typed, so a mistake is found when the spec loads,
+not deep inside a pull."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, model_validator
+
+from datafactory.specs.base import Strict
+
+Kind = Literal["string", "int", "float", "date", "timestamp", "bool"]
+Channel = Literal["exchange_db", "api", "files"]
+PiiAction = Literal["pseudonymize", "encrypt", "pseudonymize_and_encrypt"]
+PiiCheck = Literal["resident_id", "mobile"]
+
+
+class ColumnSpec(Strict):
+    """How one column's delivered text becomes a value. Written `column: kind` for the defaults, or as a
+    mapping with the declarations below. Nothing is inferred from the data: a value that matches no
+    declared form is quarantined with a reason naming the column and the forms expected."""
+
+    kind: Kind
+    # date/timestamp: accepted forms, tried per value. strptime patterns ("%Y/%m/%d", "%Y年%m月%d日") or
+    # named forms: "iso" (ISO 8601, optional fraction and offset), "excel_serial", "epoch_s", "epoch_ms".
+    formats: tuple[str, ...] = ()
+    # int/float: the unit bare numbers are delivered in, scaled to the base unit ("万元" -> x 10,000).
+    unit: str | None = None
+    # int/float: unit suffixes accepted on a value ("3.5万元"), each scaled to the base unit.
+    accept_units: tuple[str, ...] = ()
+    # Unicode normalization before parsing; None: NFKC for every kind but free text (string).
+    normalize: Literal["nfkc", "none"] | None = None
+    # string: letter case after normalization (identifiers and codes are upper case).
+    case: Literal["upper", "lower"] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        return {"kind": value} if isinstance(value, str) else value
+
+
+class PiiRule(Strict):
+    """A personal field: what ingest does to it, and the identifier check it gets on the raw value."""
+
+    action: PiiAction
+    validate_as: PiiCheck | None = Field(default=None, alias="validate")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        return {"action": value} if isinstance(value, str) else value
+
+
+class ExchangeOptions(Strict):
+    pass
+
+
+class ApiOptions(Strict):
+    dataset: str | None = None  # the platform's dataset name; the feed's table when unset
+    page_size: Annotated[int, Field(gt=0)] | None = None
+
+
+class FileOptions(Strict):
+    format: Literal["csv", "xlsx"] = "csv"
+    encoding: Literal["utf-8", "utf-8-sig", "gbk", "gb18030"] = "utf-8"
+    pattern: str = "*"  # file names taken by this feed (matched without regard to case)
+    folder: str | None = None  # the feed's folder in the landing area; the feed's name when unset
+    control_file: bool = False  # each data file comes with `<file>.ok` (rows, bytes, sha256)
+    require_final_newline: bool = True
+    parts: Annotated[int, Field(ge=1)] = 1  # files per delivery (the simulator's shape of the drop)
+
+
+_OPTIONS: dict[str, type[Strict]] = {"exchange_db": ExchangeOptions, "api": ApiOptions, "files": FileOptions}
+
+
+class SourceSpec(Strict):
+    name: str
+    description: str = ""
+    channel: Channel
+    table: str
+    keys: Annotated[list[str], Field(min_length=1)]
+    watermark_column: str
+    columns: Annotated[dict[str, ColumnSpec], Field(min_length=1)]
+    pii: dict[str, PiiRule] = Field(default_factory=dict)
+    schedule: str = "@daily"
+    suite: str = ""  # the GE suite in expectations/; the feed's name when unset
+    renames: dict[str, str] = Field(default_factory=dict)  # known upstream name -> spec column name
+    options: ExchangeOptions | ApiOptions | FileOptions = Field(default_factory=ExchangeOptions)
+    # Re-read this far behind the watermark to catch late rows.
+    watermark_lookback_hours: Annotated[float, Field(ge=0)] = 6.0
+    # ± share of the previous incremental run's rows before the volume check warns.
+    row_count_tolerance: Annotated[float, Field(gt=0)] = 0.5
+    # A large feed with no region or month: conform it in this many buckets of its key.
+    key_buckets: Annotated[int, Field(ge=0)] = 0
+    # Whether a day with no rows is normal for this feed (penalties, incidents) or stops the chain.
+    empty_day: Literal["normal", "critical"] = "critical"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _typed_options(cls, value: Any) -> Any:
+        """Options are checked against the channel's own model, so a file option on an API feed is an error."""
+        if not isinstance(value, dict):
+            return value
+        model = _OPTIONS.get(value.get("channel"))  # type: ignore[arg-type]
+        options = value.get("options")
+        if model is not None and (options is None or isinstance(options, dict)):
+            value = {**value, "options": model.model_validate(options or {})}
+        return {**value, "suite": value.get("suite") or value.get("name", "")}
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SourceSpec:
+        declared = set(self.columns)
+        for column in [*self.keys, self.watermark_column]:
+            if column not in declared:
+                raise ValueError(f"key or watermark column {column!r} is not declared under columns")
+        for column in self.pii:
+            if column not in declared:
+                raise ValueError(f"pii: {column!r} is not declared under columns")
+            if column in self.keys or column == self.watermark_column:
+                raise ValueError(f"pii: {column!r}: keys and the watermark cannot be personal")
+        for old, new in self.renames.items():
+            if new not in declared:
+                raise ValueError(f"renames: {old!r} maps to {new!r}, which is not declared under columns")
+        if self.columns[self.watermark_column].kind not in ("timestamp", "date"):
+            raise ValueError(f"watermark column {self.watermark_column!r} must be a timestamp or date")
+        return self
+
+    def revised(self, **changes: Any) -> SourceSpec:
+        """A copy with some fields changed, validated again (options follow a changed channel)."""
+        data = self.model_dump(by_alias=True)
+        if "channel" in changes and "options" not in changes:
+            data.pop("options")
+        return SourceSpec.model_validate({**data, **changes})
+
+    @property
+    def kinds(self) -> dict[str, str]:
+        """Column name -> kind, for code that needs only the kind."""
+        return {name: column.kind for name, column in self.columns.items()}
