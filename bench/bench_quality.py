@@ -24,6 +24,7 @@ from datafactory.quality.runner import validate_frame
 from datafactory.quality.split import REASON_COLUMN, older_duplicates, row_failures, split_rows
 from datafactory.sources.simulator.defects import DefectPlan, inject_defects
 from datafactory.sources.simulator.enterprise import uscc_for
+from datafactory.specs import SuiteSpec
 
 SORT = "tottime"
 LOGICAL_DATE = date(2026, 11, 1)
@@ -46,23 +47,25 @@ def _q(kind: str, **kwargs) -> dict:
     return {"type": kind, "kwargs": kwargs, "meta": {"severity": "quarantine"}}
 
 
-SUITE = {
-    "name": "bench_enterprise",
-    "expectations": [
-        _q("expect_column_values_to_be_unique", column="uscc"),
-        _q("expect_column_values_to_not_be_null", column="uscc"),
-        _q("expect_column_values_to_not_be_null", column="name"),
-        _q("expect_column_values_to_be_well_formed_uscc", column="uscc"),
-        {**_q("expect_column_values_to_be_valid_uscc", column="uscc"), "meta": {"severity": "warning"}},
-        _q("expect_column_pair_values_to_be_valid_uscc_or_pilot", column_A="uscc", column_B="established_date"),
-        _q("expect_column_values_to_not_be_in_future", column="established_date", reference_date="2026-11-01"),
-        _q("expect_column_values_to_be_non_negative", column="registered_capital"),
-        _q("expect_column_values_to_be_in_set", column="status", value_set=STATUSES),
-        _q("expect_column_values_to_be_area_code_in_regions", column="region_code", regions=REGIONS),
-        _q("expect_column_values_to_be_tax_credit_grade", column="credit_grade"),
-        _q("expect_column_values_to_be_in_set", column="legal_rep_id_valid", value_set=[True]),
-    ],
-}
+SUITE = SuiteSpec.model_validate(
+    {
+        "name": "bench_enterprise",
+        "expectations": [
+            _q("expect_column_values_to_be_unique", column="uscc"),
+            _q("expect_column_values_to_not_be_null", column="uscc"),
+            _q("expect_column_values_to_not_be_null", column="name"),
+            _q("expect_column_values_to_be_well_formed_uscc", column="uscc"),
+            {**_q("expect_column_values_to_be_valid_uscc", column="uscc"), "meta": {"severity": "warning"}},
+            _q("expect_column_pair_values_to_be_valid_uscc_or_pilot", column_A="uscc", column_B="established_date"),
+            _q("expect_column_values_to_not_be_in_future", column="established_date", reference_date="2026-11-01"),
+            _q("expect_column_values_to_be_non_negative", column="registered_capital"),
+            _q("expect_column_values_to_be_in_set", column="status", value_set=STATUSES),
+            _q("expect_column_values_to_be_area_code_in_regions", column="region_code", regions=REGIONS),
+            _q("expect_column_values_to_be_tax_credit_grade", column="credit_grade"),
+            _q("expect_column_values_to_be_in_set", column="legal_rep_id_valid", value_set=[True]),
+        ],
+    }
+)
 
 
 def enterprise_table(rows: int, seed: int = 7) -> pd.DataFrame:
@@ -141,7 +144,7 @@ def main() -> None:
     args = parser.parse_args()
     frame = enterprise_table(args.rows)
     through_ge(frame.head(1000))  # import GE and register expectations outside the timings
-    print(f"table: {len(frame):,} rows x {frame.shape[1]} columns; {len(SUITE['expectations'])} expectations")
+    print(f"table: {len(frame):,} rows x {frame.shape[1]} columns; {len(SUITE.expectations)} expectations")
     hand_times, ge_times = [], []
     for _ in range(args.repeat):  # interleaved, so both paths see the same machine load
         hand_s, hand = _timed(hand_written, frame)

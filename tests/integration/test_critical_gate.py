@@ -9,7 +9,7 @@ import pytest
 
 from datafactory.quality.conform import QualityGateError, conform
 from datafactory.sources.simulator.enterprise import enterprise_delivery
-from datafactory.specs import load_sources, load_suite_json
+from datafactory.specs import load_sources, load_suite
 from datafactory.zones import Zones, write_partition_atomic
 
 pytestmark = pytest.mark.integration
@@ -19,7 +19,7 @@ DAY = date(2026, 11, 1)
 @pytest.fixture
 def registry(settings):
     spec = load_sources(settings.repo)["ent_registry"]
-    return spec, load_suite_json(settings.repo, spec.suite), Zones(settings.home)
+    return spec, load_suite(settings.repo, spec.suite), Zones(settings.home)
 
 
 def test_schema_broken_feed_is_held_whole(registry):

@@ -12,7 +12,7 @@ from datafactory.quality.conform import conform
 from datafactory.sources.ingest import ingest
 from datafactory.sources.ledger import Ledger
 from datafactory.sources.simulator.deliver import deliver_day
-from datafactory.specs import load_sources, load_suite_json
+from datafactory.specs import load_sources, load_suite
 from datafactory.zones import Zones
 
 pytestmark = pytest.mark.integration
@@ -24,7 +24,7 @@ def test_two_days_from_postgres_pull_each_row_once(settings, postgres_url):
     ledger = Ledger(sa.create_engine(settings.state_url))
     zones = Zones(settings.home)
     spec = load_sources(settings.repo)["ent_registry"]
-    suite = load_suite_json(settings.repo, spec.suite)
+    suite = load_suite(settings.repo, spec.suite)
     pulled = []
     for day in (FIRST, date(2026, 11, 2)):
         assert deliver_day(upstream, settings.seed, 800, FIRST, day) > 0

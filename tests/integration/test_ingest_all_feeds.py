@@ -19,7 +19,7 @@ from datafactory.sources.ledger import Ledger
 from datafactory.sources.simulator.api_server import ApiFaults, PlatformApi
 from datafactory.sources.simulator.deliver import Scale, Targets, day_tables, deliver_everything
 from datafactory.sources.upstream import Upstream
-from datafactory.specs import load_sources, load_suite_json
+from datafactory.specs import load_sources, load_suite
 from datafactory.zones import Zones
 
 pytestmark = pytest.mark.integration
@@ -53,7 +53,7 @@ def test_all_feeds_two_days_fully_accounted_and_no_personal_values(settings):
                 )  # fmt: skip
                 assert pulled.rows >= 1, (name, day)
                 assert pulled.rows_received == pulled.rows + pulled.rows_duplicate + pulled.rows_quarantined
-                checked = conform(spec, load_suite_json(settings.repo, spec.suite), day, "run-a", zones)
+                checked = conform(spec, load_suite(settings.repo, spec.suite), day, "run-a", zones)
                 assert checked["rows_in"] == pulled.rows == checked["rows_conformed"] + checked["rows_quarantined"]
                 again = ingest(spec, day, "run-b", upstream=upstream, ledger=ledger, zones=zones, pseudonym_key=b"k")
                 assert again.reused and again.rows == pulled.rows

@@ -22,14 +22,14 @@ from datafactory.sources.ingest import ingest
 from datafactory.sources.landing import LocalLanding
 from datafactory.sources.ledger import Ledger
 from datafactory.sources.upstream import Upstream
-from datafactory.specs import load_sources, load_suite_json
+from datafactory.specs import load_sources, load_suite
 from datafactory.zones import Zones
 
 pytestmark = pytest.mark.integration
 DAY = date(2026, 11, 1)
 SPEC = load_sources(REPO_ROOT)["sup_outcomes"]
 SPEC = SPEC.revised(options={**SPEC.options.model_dump(), "pattern": "sup_outcomes_*"})  # CSV or XLSX
-SUITE = load_suite_json(REPO_ROOT, SPEC.suite)
+SUITE = load_suite(REPO_ROOT, SPEC.suite)
 COLUMNS = list(SPEC.columns)
 
 USCC = st.sampled_from(["91110000600037341L", "91532901000000158T", "91110000600037341M", "", "not-a-code", "余姚"])

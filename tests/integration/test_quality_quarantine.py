@@ -4,7 +4,6 @@ CLI, and that reports and Data Docs never show a personal value."""
 
 from __future__ import annotations
 
-import copy
 import json
 from datetime import date, timedelta
 from pathlib import Path
@@ -21,7 +20,7 @@ from datafactory.quality.split import REASON_COLUMN, ROW_COLUMN
 from datafactory.sources.protect import pii_rules, protect
 from datafactory.sources.simulator.defects import DefectPlan, inject_defects
 from datafactory.sources.simulator.enterprise import enterprise_delivery
-from datafactory.specs import load_sources, load_suite_json
+from datafactory.specs import load_sources, load_suite
 from datafactory.zones import Zones, write_partition_atomic
 from tests.conftest import run_cli
 
@@ -86,7 +85,7 @@ def factory(tmp_path_factory) -> dict:
                 write_partition_atomic(landed, zones.raw_partition(table, day))
         for feed in _ordered(FEEDS):
             spec = specs[feed]
-            results[(feed, day)] = conform(spec, load_suite_json(repo, spec.suite), day, f"run-{offset}", zones)
+            results[(feed, day)] = conform(spec, load_suite(repo, spec.suite), day, f"run-{offset}", zones)
         write_reports(zones, day)
     return {"home": home, "zones": zones, "specs": specs, "repo": repo, "results": results, "people": raw_people}
 
@@ -139,10 +138,14 @@ def test_release_after_a_fix_moves_only_rows_that_now_pass_and_never_twice(facto
     before = pd.read_parquet(zones.quarantine_partition(spec.name, day))
     only_revenue = before[before[REASON_COLUMN] == REVENUE_CHECK]
     assert len(only_revenue) > 0
-    fixed = copy.deepcopy(load_suite_json(factory["repo"], spec.suite))  # the fix: negative revenue is allowed
-    fixed["expectations"] = [
-        e for e in fixed["expectations"] if e["kwargs"].get("column") != "revenue" or "non_negative" not in e["type"]
-    ]
+    suite = load_suite(factory["repo"], spec.suite)  # the fix: negative revenue is allowed
+    fixed = suite.model_copy(
+        update={
+            "expectations": [
+                e for e in suite.expectations if e.kwargs.get("column") != "revenue" or "non_negative" not in e.type
+            ]
+        }
+    )
     first = release(spec, fixed, day, zones)
     assert first.released == len(only_revenue) and first.remaining == len(before) - len(only_revenue)
     after = pd.read_parquet(zones.quarantine_partition(spec.name, day))
@@ -199,7 +202,7 @@ def regional(tmp_path_factory) -> dict:
         rng = np.random.default_rng([11, offset])
         tables = enterprise_delivery(7, 300, BASE, offset)
         for feed in ("ent_registry", "ent_tax_monthly"):
-            spec, suite = specs[feed], load_suite_json(repo, specs[feed].suite)
+            spec, suite = specs[feed], load_suite(repo, specs[feed].suite)
             landed = protect(inject_defects(tables[feed], PLANS[feed], rng), pii_rules(spec), b"k", None)
             write_partition_atomic(landed, zones.raw_partition(feed, day))
             regions = list(split_by_region(spec, zones, day))
@@ -215,10 +218,14 @@ def test_release_of_a_feed_conformed_by_region_keeps_feed_level_accounting(regio
     before = pd.read_parquet(zones.quarantine_partition(spec.name, day))
     only_revenue = before[before[REASON_COLUMN] == REVENUE_CHECK]
     assert len(only_revenue) > 0
-    fixed = copy.deepcopy(load_suite_json(regional["repo"], spec.suite))
-    fixed["expectations"] = [
-        e for e in fixed["expectations"] if e["kwargs"].get("column") != "revenue" or "non_negative" not in e["type"]
-    ]
+    suite = load_suite(regional["repo"], spec.suite)
+    fixed = suite.model_copy(
+        update={
+            "expectations": [
+                e for e in suite.expectations if e.kwargs.get("column") != "revenue" or "non_negative" not in e.type
+            ]
+        }
+    )
     moved = release(spec, fixed, day, zones)
     assert moved.released == len(only_revenue) and moved.remaining == len(before) - len(only_revenue)
     result = json.loads(zones.quality_result(day, spec.name).read_text())

@@ -9,6 +9,7 @@ import pytest
 
 from datafactory.domain.identifiers import make_resident_id
 from datafactory.quality.runner import validate_frame
+from datafactory.specs import SuiteSpec
 
 pytestmark = pytest.mark.unit
 
@@ -18,7 +19,7 @@ PILOT_USCC = "91350100M0001TGQXM"
 
 def _run(frame: pd.DataFrame, kind: str, parameters: dict | None = None, severity: str = "quarantine", **kwargs):
     suite = {"name": "t", "expectations": [{"type": kind, "kwargs": kwargs, "meta": {"severity": severity}}]}
-    outcomes, result = validate_frame(frame, suite, parameters)
+    outcomes, result = validate_frame(frame, SuiteSpec.model_validate(suite), parameters)
     assert len(outcomes) == 1 and result.statistics["evaluated_expectations"] == 1
     return outcomes[0]
 
@@ -93,7 +94,7 @@ def test_pilot_code_is_flagged_at_warning_and_never_quarantined():
             },
         ],
     }
-    outcomes, _ = validate_frame(frame, suite)
+    outcomes, _ = validate_frame(frame, SuiteSpec.model_validate(suite))
     quarantined = {row for o in outcomes if o.severity == "quarantine" for row in o.failed_rows}
     warning = next(o for o in outcomes if o.severity == "warning")
     assert quarantined == set() and not warning.success and warning.sample_values == [PILOT_USCC]
@@ -161,7 +162,7 @@ def test_two_checks_of_one_type_on_one_column_both_run():
             },
         ],
     }
-    outcomes, _ = validate_frame(frame, suite)
+    outcomes, _ = validate_frame(frame, SuiteSpec.model_validate(suite))
     assert [o.failed_rows for o in outcomes] == [[2], []] and [o.unexpected_count for o in outcomes] == [1, 2]
 
 
@@ -177,8 +178,9 @@ def test_unknown_severity_is_a_clear_error():
             {"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 1}, "meta": {"severity": "fatal"}}
         ],
     }
-    with pytest.raises(ValueError, match="unknown severity 'fatal'"):
-        validate_frame(pd.DataFrame({"a": [1]}), suite)
+    with pytest.raises(ValueError, match=r"meta\.severity") as raised:
+        SuiteSpec.model_validate(suite)
+    assert "'critical', 'quarantine' or 'warning'" in str(raised.value)
 
 
 def test_resident_id_expectation_uses_the_reference_date_for_births():
@@ -215,6 +217,6 @@ def test_large_batches_give_the_same_outcomes_with_low_cardinality_columns_encod
             },
         ],
     }
-    outcomes, _ = validate_frame(frame, suite)
+    outcomes, _ = validate_frame(frame, SuiteSpec.model_validate(suite))
     assert [o.failed_rows for o in outcomes] == [[5, 11_999], [7], [3]]
     assert outcomes[0].sample_values == ["bogus", "bogus"] and outcomes[1].sample_values == ["999999"]

@@ -43,14 +43,14 @@ def conform(source: str, context: dict[str, Any]) -> dict[str, Any]:
 
     from datafactory.quality.conform import QualityGateError, conform
     from datafactory.settings import load_settings
-    from datafactory.specs import load_sources, load_suite_json
+    from datafactory.specs import load_sources, load_suite
     from datafactory.zones import Zones
 
     settings = load_settings()
     spec = load_sources(settings.repo)[source]
     try:
         result = conform(
-            spec, load_suite_json(settings.repo, spec.suite), run_date(context), run_id(context), Zones(settings.home)
+            spec, load_suite(settings.repo, spec.suite), run_date(context), run_id(context), Zones(settings.home)
         )
     except QualityGateError as exc:  # retrying cannot fix bad upstream data
         raise AirflowFailException(str(exc)) from exc
@@ -116,13 +116,13 @@ def conform_region(source: str, region: str, context: dict[str, Any]) -> dict[st
     from datafactory.partitioning.regions import RegionZones
     from datafactory.quality.conform import QualityGateError, conform
     from datafactory.settings import load_settings
-    from datafactory.specs import load_sources, load_suite_json
+    from datafactory.specs import load_sources, load_suite
 
     settings = load_settings()
     spec = load_sources(settings.repo)[source]
     zones = RegionZones(settings.home, source, region)
     try:
-        result = conform(spec, load_suite_json(settings.repo, spec.suite), run_date(context), run_id(context), zones)
+        result = conform(spec, load_suite(settings.repo, spec.suite), run_date(context), run_id(context), zones)
     except QualityGateError as exc:
         return {"source": source, "region": region, "critical": str(exc)}
     return {"region": region, **{k: result[k] for k in ("source", "rows_in", "rows_conformed", "rows_quarantined")}}

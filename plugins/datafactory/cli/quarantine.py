@@ -44,7 +44,7 @@ def list_command(args: argparse.Namespace) -> int:
 def release_command(args: argparse.Namespace) -> int:
     from datafactory.quality.release import release
     from datafactory.settings import load_settings
-    from datafactory.specs import load_sources, load_suite_json
+    from datafactory.specs import load_sources, load_suite
     from datafactory.zones import Zones
 
     settings = load_settings()
@@ -53,7 +53,7 @@ def release_command(args: argparse.Namespace) -> int:
         raise LookupError(f"unknown feed {args.source!r}; feeds are: {', '.join(sorted(specs))}")
     spec = specs[args.source]
     with console.status(f"re-validating {spec.name} {args.date} against the current suite ..."):
-        result = release(spec, load_suite_json(settings.repo, spec.suite), args.date, Zones(settings.home))
+        result = release(spec, load_suite(settings.repo, spec.suite), args.date, Zones(settings.home))
     console.print(
         f"{result.source} {result.logical_date}: checked {result.checked}, released {result.released} "
         f"into the conformed zone, {result.remaining} still quarantined"

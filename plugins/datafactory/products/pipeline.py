@@ -31,7 +31,7 @@ from datafactory.products.versioning import (
     read_decision,
 )
 from datafactory.settings import Settings
-from datafactory.specs import load_products, load_suite_json
+from datafactory.specs import load_products, load_suite
 from datafactory.zones import Zones, write_json_atomic
 
 TABLE, BUILD, VALIDATION, REVIEW = "table.parquet", "build.json", "validation.json", "review.json"
@@ -121,7 +121,7 @@ def build(run: ProductRun) -> dict[str, Any]:
 def validate(run: ProductRun) -> dict[str, Any]:
     from datafactory.quality.runner import validate_frame
 
-    suite = load_suite_json(run.settings.repo, run.definition.suite)
+    suite = load_suite(run.settings.repo, run.definition.suite)
     outcomes, _ = validate_frame(run.table(), suite)
     failed = [o.label for o in outcomes if not o.success and o.severity == "critical"]
     result = {

@@ -15,7 +15,7 @@ from datafactory.quality.masking import mask_value
 from datafactory.quality.parameters import suite_parameters
 from datafactory.quality.runner import ExpectationOutcome, validate_frame
 from datafactory.quality.split import Failures, merge_conformed, older_duplicates, row_failures, split_rows
-from datafactory.specs import SourceSpec
+from datafactory.specs import SourceSpec, SuiteSpec
 from datafactory.zones import Zones, read_partition, write_json_atomic, write_parquet_atomic, write_partition_atomic
 
 
@@ -34,7 +34,7 @@ class Evaluation:
 
 def evaluate(
     spec: SourceSpec,
-    suite_json: dict[str, Any],
+    suite: SuiteSpec,
     raw: pd.DataFrame,
     duplicates: pd.Series | None,
     parameters: dict[str, Any],
@@ -53,7 +53,7 @@ def evaluate(
     typed, type_failures = coerce(raw, spec.kinds)
     if duplicates is None:
         duplicates = older_duplicates(typed, spec.keys, spec.watermark_column)
-    outcomes, ge_result = validate_frame(typed, suite_json, parameters)
+    outcomes, ge_result = validate_frame(typed, suite, parameters)
     critical = [o for o in outcomes if o.severity == "critical" and not o.success]
     failures = row_failures(len(raw), outcomes, duplicates, type_failures)
     if critical:  # the whole batch is held in quarantine, so nothing is lost or half-applied
@@ -62,11 +62,11 @@ def evaluate(
 
 
 def conform(
-    spec: SourceSpec, suite_json: dict[str, Any], logical_date: date, run_id: str, zones: Zones
+    spec: SourceSpec, suite: SuiteSpec, logical_date: date, run_id: str, zones: Zones
 ) -> dict[str, Any]:
     raw = read_partition(zones.raw_partition(spec.name, logical_date))
-    parameters = suite_parameters(suite_json, spec.name, logical_date, zones, spec.row_count_tolerance)
-    ev = evaluate(spec, suite_json, raw, None, parameters)
+    parameters = suite_parameters(suite, spec.name, logical_date, zones, spec.row_count_tolerance)
+    ev = evaluate(spec, suite, raw, None, parameters)
     split = split_rows(raw, ev.typed, ev.failures, run_id, spec.name)
     write_partition_atomic(split.quarantined, zones.quarantine_partition(spec.name, logical_date))
     if not ev.critical:

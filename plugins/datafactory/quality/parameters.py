@@ -19,6 +19,7 @@ import pandas as pd
 from datafactory.quality import key_sets
 from datafactory.quality.drift import reference_bins
 from datafactory.quality.references import REFERENCE_PREFIX, parameter_names
+from datafactory.specs import SuiteSpec
 from datafactory.zones import Zones
 
 PSI_EDGES_PREFIX = "psi_edges__"
@@ -45,7 +46,7 @@ def _snapshot(zones: Zones, source: str, as_of: date, column: str) -> pd.Series 
 
 
 def suite_parameters(
-    suite_json: dict[str, Any],
+    suite: SuiteSpec,
     source: str,
     logical_date: date,
     zones: Zones,
@@ -60,7 +61,7 @@ def suite_parameters(
         "window_end": datetime.combine(logical_date + timedelta(days=1), time.min).isoformat(),
         "previous_row_count": previous_row_count(zones, source, logical_date),
     }
-    for name in parameter_names(suite_json):
+    for name in parameter_names(suite):
         if name.startswith(REFERENCE_PREFIX):
             feed, column = name[len(REFERENCE_PREFIX) :].split("__", 1)
             keys = _snapshot(zones, feed, reference_as_of or logical_date, column)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,7 +28,7 @@ from datafactory.quality.split import (
     older_duplicates,
     split_rows,
 )
-from datafactory.specs import SourceSpec
+from datafactory.specs import SourceSpec, SuiteSpec
 from datafactory.zones import Zones, read_partition, write_json_atomic, write_parquet_atomic, write_partition_atomic
 
 INGEST = "_ingest"
@@ -83,7 +82,7 @@ def list_quarantine(zones: Zones, source: str | None = None, day: date | None = 
     return [e for e in entries if e.rows or e.reasons]
 
 
-def release(spec: SourceSpec, suite_json: dict[str, Any], day: date, zones: Zones) -> ReleaseResult:
+def release(spec: SourceSpec, suite_json: SuiteSpec, day: date, zones: Zones) -> ReleaseResult:
     """Release one feed's quarantined rows of `day`; a feed conformed region by region is released
     region by region, then its feed-level snapshots, quarantine and result are assembled again."""
     from datafactory.partitioning.regions import RegionZones, known_regions
@@ -122,7 +121,7 @@ def _reassemble(spec: SourceSpec, zones: Zones, day: date) -> None:
 
 
 def _release_batch(
-    spec: SourceSpec, suite_json: dict[str, Any], day: date, zones: Zones, apply: bool = True
+    spec: SourceSpec, suite_json: SuiteSpec, day: date, zones: Zones, apply: bool = True
 ) -> ReleaseResult:
     partition = zones.quarantine_partition(spec.name, day)
     if not partition.exists():

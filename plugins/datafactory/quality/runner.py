@@ -17,9 +17,13 @@ from typing import Any
 
 import pandas as pd
 
-SEVERITIES = ("critical", "quarantine", "warning")
+from datafactory.specs import ExpectationSpec, SuiteSpec
+
 # Expectations that read whole rows or the table's shape, not a fixed set of columns.
 _TABLE_WIDE = {"expect_table_columns_to_match_set", "expect_table_columns_to_match_ordered_list"}  # schema only
+# GE 1.x returns results in its own order (grouped by metric), never promising the suite's. Each
+# expectation carries this meta key while it is validated, and its result is matched back by it.
+_REF = "factory_ref"
 _DETAIL = {"result_format": "COMPLETE", "partial_unexpected_count": 5}
 _SUMMARY = {"result_format": "SUMMARY", "partial_unexpected_count": 5}
 _PROBE_ROWS, _FEW_VALUES = 10_000, 200  # a column with at most this many values in its first rows
@@ -41,18 +45,11 @@ class ExpectationOutcome:
         return f"{self.expectation}({self.column})" if self.column else self.expectation
 
 
-def severity_of(expectation: dict[str, Any], suite_name: str) -> str:
-    severity = (expectation.get("meta") or {}).get("severity", "critical")
-    if severity not in SEVERITIES:
-        raise ValueError(f"suite {suite_name}: unknown severity {severity!r} on {expectation['type']}")
-    return severity
-
-
-def columns_read(expectation: dict[str, Any]) -> tuple[str, ...] | None:
+def columns_read(expectation: ExpectationSpec) -> tuple[str, ...] | None:
     """The columns an expectation reads; None for schema checks, which read only the column names."""
-    if expectation["type"] in _TABLE_WIDE:
+    if expectation.type in _TABLE_WIDE:
         return None
-    kwargs = expectation.get("kwargs", {})
+    kwargs = expectation.kwargs
     names = [kwargs[k] for k in ("column", "column_A", "column_B") if kwargs.get(k)]
     return tuple(dict.fromkeys([*names, *(kwargs.get("column_list") or [])]))
 
@@ -64,7 +61,7 @@ def _label_column(kwargs: dict[str, Any]) -> str | None:
     return ",".join(names) or None
 
 
-def plan_groups(suite_json: dict[str, Any], columns: list[str]) -> list[tuple[tuple[str, ...] | None, list[int]]]:
+def plan_groups(suite: SuiteSpec, columns: list[str]) -> list[tuple[tuple[str, ...] | None, list[int]]]:
     """Expectation positions grouped by the columns they read (None: the whole table).
 
     Expectations that share a column share a group (connected columns), so each column is loaded
@@ -73,7 +70,7 @@ def plan_groups(suite_json: dict[str, Any], columns: list[str]) -> list[tuple[tu
     """
     owner: dict[str, int] = {}  # column -> group id
     groups: dict[int | None, tuple[set[str], list[int]]] = {}
-    for position, exp in enumerate(suite_json["expectations"]):
+    for position, exp in enumerate(suite.expectations):
         read = columns_read(exp)
         if read is None or not set(read) <= set(columns):
             groups.setdefault(None, (set(), []))[1].append(position)
@@ -112,19 +109,32 @@ def _encoded_for_ge(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(**encoded) if encoded else frame
 
 
-def _suite(name: str, expectations: list[dict[str, Any]]):
+def _ge_suite(name: str, expectations: dict[int, ExpectationSpec]):
+    """A GE suite of the given expectations, each tagged with its position in the factory's suite."""
     from great_expectations.core.expectation_suite import ExpectationSuite
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
     import datafactory.quality.custom_expectations  # noqa: F401  registers custom expectations
 
     suite = ExpectationSuite(name=name)
-    for exp in expectations:
-        config = ExpectationConfiguration(type=exp["type"], kwargs=exp.get("kwargs", {}), meta=exp.get("meta", {}))
-        suite.add_expectation(config.to_domain_obj())
-    if len(suite.expectations) != len(expectations):
-        raise ValueError(f"suite {name}: the same expectation appears twice")
+    for position, exp in expectations.items():
+        meta = {**exp.meta.model_dump(exclude_none=True), _REF: position}
+        suite.add_expectation(ExpectationConfiguration(type=exp.type, kwargs=exp.kwargs, meta=meta).to_domain_obj())
     return suite
+
+
+def by_position(results: list[Any], expected: list[int], suite: str) -> dict[int, Any]:
+    """GE's results keyed by the position of the expectation each one belongs to. Every expectation
+    must have exactly one result: a result that cannot be placed is an error, never a guess."""
+    placed: dict[int, Any] = {}
+    for res in results:
+        ref = (res.expectation_config.meta or {}).pop(_REF, None)
+        if ref not in expected or ref in placed:
+            raise RuntimeError(f"suite {suite}: GE returned a result that matches no expectation ({ref!r})")
+        placed[ref] = res
+    if len(placed) != len(expected):
+        raise RuntimeError(f"suite {suite}: GE returned {len(placed)} results for {len(expected)} expectations")
+    return placed
 
 
 def _context():
@@ -164,7 +174,7 @@ def _trimmed(res: Any) -> Any:
 
 
 def validate_frame(
-    frame: pd.DataFrame, suite_json: dict[str, Any], parameters: dict[str, Any] | None = None
+    frame: pd.DataFrame, suite: SuiteSpec, parameters: dict[str, Any] | None = None
 ) -> tuple[list[ExpectationOutcome], Any]:
     """Validate `frame` (RangeIndex) against the suite.
 
@@ -174,26 +184,25 @@ def validate_frame(
     from great_expectations.core.expectation_validation_result import ExpectationSuiteValidationResult
     from great_expectations.validator.v1_validator import Validator
 
-    name = suite_json["name"]
-    expectations = suite_json["expectations"]
-    severities = [severity_of(exp, name) for exp in expectations]
+    name, expectations = suite.name, suite.expectations
+    severities = [exp.meta.severity for exp in expectations]
     batch_definition = (
         _context()
         .data_sources.add_pandas("frame")
         .add_dataframe_asset("frame")
         .add_batch_definition_whole_dataframe("whole")
     )
-    by_position: dict[int, Any] = {}
-    for columns, positions in plan_groups(suite_json, list(frame.columns)):
+    results: dict[int, Any] = {}
+    for columns, positions in plan_groups(suite, list(frame.columns)):
         # Schema checks (and checks on missing columns) need the columns, not the rows.
         data = frame.head(0) if columns is None else _encoded_for_ge(frame[list(columns)])
         detailed = any(severities[p] == "quarantine" for p in positions)
         validator = Validator(batch_definition, _DETAIL if detailed else _SUMMARY, {"dataframe": data})
         result = validator.validate_expectation_suite(
-            _suite(name, [expectations[p] for p in positions]), parameters or {}
+            _ge_suite(name, {p: expectations[p] for p in positions}), parameters or {}
         )
-        by_position.update(zip(positions, result.results, strict=True))
-    ordered = [by_position[p] for p in range(len(expectations))]
+        results.update(by_position(result.results, positions, name))
+    ordered = [results[p] for p in range(len(expectations))]
     outcomes = [_outcome(res, severities[p]) for p, res in enumerate(ordered)]
     evaluated = len(ordered)
     passed = sum(bool(r.success) for r in ordered)

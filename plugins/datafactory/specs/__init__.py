@@ -31,7 +31,6 @@ __all__ = [
     "load_source",
     "load_sources",
     "load_suite",
-    "load_suite_json",
 ]
 
 
@@ -106,6 +105,3 @@ def load_suite(repo: Path, suite: str) -> SuiteSpec:
     except ValidationError as exc:
         raise spec_error(path, exc) from exc
 
-
-def load_suite_json(repo: Path, suite: str) -> dict[str, Any]:
-    return load_suite(repo, suite).as_json()
