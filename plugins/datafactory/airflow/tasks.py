@@ -13,6 +13,17 @@ def _engine(url: str):
     return sa.create_engine(url)
 
 
+def _delivered(settings, source: str, context: dict[str, Any], whole_batch: bool):
+    """The pull ledger's counts for the feed and date (a region slice knows only the feed's delivery)."""
+    from datafactory.quality.parameters import Delivered
+    from datafactory.sources.ledger import Ledger
+
+    record = Ledger(_engine(settings.state_url)).successful_pull(source, run_date(context))
+    if record is None:
+        return None
+    return Delivered(record.rows_received, record.rows if whole_batch else None)
+
+
 def pull(source: str, context: dict[str, Any]) -> dict[str, Any]:
     from dataclasses import asdict
 
@@ -49,9 +60,9 @@ def conform(source: str, context: dict[str, Any]) -> dict[str, Any]:
     settings = load_settings()
     spec = load_sources(settings.repo)[source]
     try:
-        result = conform(
-            spec, load_suite(settings.repo, spec.suite), run_date(context), run_id(context), Zones(settings.home)
-        )
+        suite, zones = load_suite(settings.repo, spec.suite), Zones(settings.home)
+        delivery = _delivered(settings, source, context, whole_batch=True)
+        result = conform(spec, suite, run_date(context), run_id(context), zones, delivery)
     except QualityGateError as exc:  # retrying cannot fix bad upstream data
         raise AirflowFailException(str(exc)) from exc
     return {k: result[k] for k in ("source", "rows_in", "rows_conformed", "rows_quarantined")}
@@ -120,9 +131,10 @@ def conform_region(source: str, region: str, context: dict[str, Any]) -> dict[st
 
     settings = load_settings()
     spec = load_sources(settings.repo)[source]
-    zones = RegionZones(settings.home, source, region)
+    zones, suite = RegionZones(settings.home, source, region), load_suite(settings.repo, spec.suite)
     try:
-        result = conform(spec, load_suite(settings.repo, spec.suite), run_date(context), run_id(context), zones)
+        delivery = _delivered(settings, source, context, whole_batch=False)
+        result = conform(spec, suite, run_date(context), run_id(context), zones, delivery)
     except QualityGateError as exc:
         return {"source": source, "region": region, "critical": str(exc)}
     return {"region": region, **{k: result[k] for k in ("source", "rows_in", "rows_conformed", "rows_quarantined")}}

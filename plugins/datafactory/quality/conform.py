@@ -12,7 +12,7 @@ import pandas as pd
 from datafactory.quality.casting import coerce, missing_columns
 from datafactory.quality.data_docs import sanitized_result
 from datafactory.quality.masking import mask_value
-from datafactory.quality.parameters import suite_parameters
+from datafactory.quality.parameters import Delivered, suite_parameters
 from datafactory.quality.runner import ExpectationOutcome, validate_frame
 from datafactory.quality.split import Failures, merge_conformed, older_duplicates, row_failures, split_rows
 from datafactory.specs import SourceSpec, SuiteSpec
@@ -50,7 +50,7 @@ def evaluate(
         )
         failures = row_failures(len(raw), [], pd.Series(False, index=raw.index), {})
         return Evaluation(raw, [broken], failures.with_batch_failure([broken.label]), [broken], None)
-    typed, type_failures = coerce(raw, spec.kinds)
+    typed, type_failures = coerce(raw, spec.columns)
     if duplicates is None:
         duplicates = older_duplicates(typed, spec.keys, spec.watermark_column)
     outcomes, ge_result = validate_frame(typed, suite, parameters)
@@ -62,10 +62,18 @@ def evaluate(
 
 
 def conform(
-    spec: SourceSpec, suite: SuiteSpec, logical_date: date, run_id: str, zones: Zones
+    spec: SourceSpec,
+    suite: SuiteSpec,
+    logical_date: date,
+    run_id: str,
+    zones: Zones,
+    delivery: Delivered | None = None,
 ) -> dict[str, Any]:
+    """`delivery`: the pull ledger's counts for the batch, so the gate can tell an empty delivery from lost rows."""
     raw = read_partition(zones.raw_partition(spec.name, logical_date))
-    parameters = suite_parameters(suite, spec.name, logical_date, zones, spec.row_count_tolerance)
+    parameters = suite_parameters(
+        suite, spec.name, logical_date, zones, spec.row_count_tolerance, delivery=delivery, empty_day=spec.empty_day
+    )
     ev = evaluate(spec, suite, raw, None, parameters)
     split = split_rows(raw, ev.typed, ev.failures, run_id, spec.name)
     write_partition_atomic(split.quarantined, zones.quarantine_partition(spec.name, logical_date))

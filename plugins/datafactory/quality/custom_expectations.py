@@ -286,6 +286,40 @@ class ExpectTableRowCountToBeNearPrevious(BatchExpectation):
         }
 
 
+class ExpectTableRowCountToAccountForDelivery(BatchExpectation):
+    """The batch holds what the pull landed, and an empty batch is told apart by its cause.
+
+    `rows_landed`: rows ingest wrote for this batch (None for a region slice or an unknown pull); any
+    other count means rows were lost between the pull and the gate. `rows_received`: rows upstream
+    delivered for the feed and date, before duplicates and ingest rejects were set aside. An empty
+    batch passes when rows were delivered and all set aside (a duplicate-only day: nothing is lost),
+    or when nothing was delivered and the feed declares empty days normal (`empty_day`).
+    """
+
+    metric_dependencies = ("table.row_count",)
+    domain_keys: ClassVar[tuple[str, ...]] = ("batch_id", "row_condition", "condition_parser")
+    success_keys: ClassVar[tuple[str, ...]] = ("rows_received", "rows_landed", "empty_day")
+    rows_received: int | Param | None = None
+    rows_landed: int | Param | None = None
+    empty_day: str | Param = "critical"
+
+    def _validate(self, metrics: dict, runtime_configuration=None, execution_engine=None) -> dict:
+        rows, received, landed = int(metrics["table.row_count"]), self.rows_received, self.rows_landed
+        if landed is not None and rows != int(landed):
+            return _verdict(False, f"{rows} rows in the batch but the pull landed {landed}: rows were lost")
+        if rows:
+            return _verdict(True, f"{rows} rows")
+        if received:
+            return _verdict(True, f"no new rows: {received} delivered, all set aside at ingest (duplicates or rejects)")
+        normal = self.empty_day == "normal"
+        said = "nothing delivered" if received == 0 else "no rows"
+        return _verdict(normal, f"{said}; empty days are {'normal' if normal else 'critical'} for this feed")
+
+
+def _verdict(success: bool, observed: str) -> dict:
+    return {"success": success, "result": {"observed_value": observed}}
+
+
 class ColumnPsi(ColumnAggregateMetricProvider):
     metric_name = "column.psi"
     value_keys = ("reference_edges", "reference_shares")

@@ -1,6 +1,8 @@
 """Values a feed suite refers to by `{"$PARAMETER": name}`, filled in for one run.
 
-Plain names: `logical_date`, `window_end` (end of the pull window: the watermark's upper bound),
+Plain names: `rows_received` and `rows_landed` (what the pull ledger says upstream delivered and
+ingest landed for the batch; None when unknown), `empty_day` (the feed spec's word on days without
+rows), `logical_date`, `window_end` (end of the pull window: the watermark's upper bound),
 `previous_row_count` (rows in the previous incremental run of the feed), `row_count_tolerance`
 (the feed spec's bound on the change). Prefixed names: `reference_keys__<feed>__<column>` (a
 `quality.key_sets` handle on the keys of another feed's conformed snapshot, for referential integrity)
@@ -11,6 +13,7 @@ snapshot before this run, for drift checks on model inputs).
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -25,6 +28,15 @@ from datafactory.zones import Zones
 PSI_EDGES_PREFIX = "psi_edges__"
 DEFAULT_ROW_COUNT_TOLERANCE = 0.5  # ± share of the previous run's rows (feed specs set their own)
 PSI_SHARES_PREFIX = "psi_shares__"
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """What the pull ledger says about a batch: rows upstream delivered for the feed and date, and rows
+    ingest landed in this batch (None for a region slice, whose share of the delivery is not recorded)."""
+
+    rows_received: int | None = None
+    rows_landed: int | None = None
 
 
 def previous_row_count(zones: Zones, source: str, logical_date: date) -> int | None:
@@ -52,10 +64,17 @@ def suite_parameters(
     zones: Zones,
     row_count_tolerance: float = DEFAULT_ROW_COUNT_TOLERANCE,
     reference_as_of: date | None = None,
+    *,
+    delivery: Delivered | None = None,
+    empty_day: str = "critical",
 ) -> dict[str, Any]:
     """`reference_as_of` picks the referenced feeds' snapshot (default: the run's date; a release
     of old quarantined rows checks against the newest)."""
+    delivery = delivery or Delivered()
     values: dict[str, Any] = {
+        "rows_received": delivery.rows_received,
+        "rows_landed": delivery.rows_landed,
+        "empty_day": empty_day,
         "logical_date": logical_date.isoformat(),
         "row_count_tolerance": row_count_tolerance,
         "window_end": datetime.combine(logical_date + timedelta(days=1), time.min).isoformat(),
