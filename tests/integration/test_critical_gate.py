@@ -67,7 +67,9 @@ def test_an_empty_day_passes_when_the_feed_declares_empty_days_normal_and_keeps_
     outcome = next(e for e in result["expectations"] if e["expectation"] == DELIVERY_CHECK)
     assert outcome["success"] and "nothing delivered" in outcome["observed"]
     snapshot = pd.read_parquet(zones.conformed(spec.name, DAY))
+    previous = pd.read_parquet(zones.conformed(spec.name, before))
     assert len(snapshot) == first["rows_conformed"] > 0  # the empty day changes nothing downstream
+    assert snapshot.dtypes.to_dict() == previous.dtypes.to_dict()  # nor the column types features read
 
 
 def test_a_duplicate_only_day_loses_nothing_and_passes_even_for_a_critical_feed(registry):
