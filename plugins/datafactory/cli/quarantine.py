@@ -13,13 +13,16 @@ console = Console(width=None if sys.stdout.isatty() else 160)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("quarantine", help="rows held back by quality checks")
+    p = sub.add_parser("quarantine", help="rows and files held back by ingest (parse time) and by quality checks")
     verbs = p.add_subparsers(dest="verb", required=True)
     show = verbs.add_parser("list", help="quarantined rows per feed and date, with their reasons")
     show.add_argument("--source", help="only this feed")
     show.add_argument("--date", type=date.fromisoformat, help="only this logical date (YYYY-MM-DD)")
     show.set_defaults(handler=list_command)
-    move = verbs.add_parser("release", help="re-validate a date's quarantined rows; move those that now pass")
+    move = verbs.add_parser(
+        "release",
+        help="re-parse a date's parse-time rejects and re-validate its quarantined rows; move those that now pass",
+    )
     move.add_argument("--source", required=True, help="the feed")
     move.add_argument("--date", required=True, type=date.fromisoformat, help="the logical date (YYYY-MM-DD)")
     move.set_defaults(handler=release_command)
@@ -53,9 +56,19 @@ def release_command(args: argparse.Namespace) -> int:
         raise LookupError(f"unknown feed {args.source!r}; feeds are: {', '.join(sorted(specs))}")
     spec = specs[args.source]
     with console.status(f"re-validating {spec.name} {args.date} against the current suite ..."):
-        result = release(spec, load_suite(settings.repo, spec.suite), args.date, Zones(settings.home))
+        result = release(
+            spec,
+            load_suite(settings.repo, spec.suite),
+            args.date,
+            Zones(settings.home),
+            pseudonym_key=settings.pseudonym_key(),
+            sm4_key=settings.sm4_key() if spec.pii else None,
+        )
+    readmitted = (
+        f", {result.readmitted} parse-time reject(s) now parse and were re-validated" if result.readmitted else ""
+    )
     console.print(
         f"{result.source} {result.logical_date}: checked {result.checked}, released {result.released} "
-        f"into the conformed zone, {result.remaining} still quarantined"
+        f"into the conformed zone, {result.remaining} still quarantined{readmitted}"
     )
     return 0

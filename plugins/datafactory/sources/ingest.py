@@ -215,10 +215,11 @@ def _write_quarantine(
         rows.to_parquet(staging / "rows.parquet", index=False)
         count += len(rows)
     for item in delivery.quarantined_files:
-        base = item.name.rsplit("/", 1)[-1]
+        base = quarantined_file_name(spec, item.name)
         data = encrypt_bytes(item.data, sm4_key, base.encode()) if sm4_key else item.data
         (staging / "files" / (base + (".sm4" if sm4_key else ""))).write_bytes(data)
         reason = {"name": item.name, "sha256": item.sha256, "reason": item.reason, "rows": item.rows}
+        reason |= {"stored_as": base, "control": item.control}
         (staging / "files" / f"{base}.reason.json").write_text(
             json.dumps({**reason, "run_id": run_id, "sm4_encrypted": bool(sm4_key)}, ensure_ascii=False, indent=2)
         )
@@ -227,6 +228,13 @@ def _write_quarantine(
         shutil.rmtree(target)
     os.replace(staging, target)
     return count
+
+
+def quarantined_file_name(spec: SourceSpec, name: str) -> str:
+    """A whole file's name in the quarantine: its path below the feed's folder, `/` as `__` (files of the
+    same name in two subfolders stay apart)."""
+    folder = (getattr(spec.options, "folder", None) or spec.name).strip("/") + "/"
+    return name.removeprefix(folder).replace("/", "__")
 
 
 @dataclass(frozen=True)

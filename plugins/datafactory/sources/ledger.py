@@ -81,7 +81,7 @@ class FileReceipt:
     name: str
     sha256: str
     bytes: int
-    outcome: str  # landed | duplicate | quarantined
+    outcome: str  # landed | duplicate | quarantined | ignored
     reason: str | None
     logical_date: date
     run_id: str
@@ -136,7 +136,8 @@ class Ledger:
             return sorted({p for (p,) in conn.execute(query) if p})
 
     def taken_files(self, source: str) -> list[tuple[str, str]]:
-        """(name, sha256) of every file a pull of `source` has handled (landed, duplicate or quarantined)."""
+        """(name, sha256) of every file a pull of `source` has handled (landed, duplicate, quarantined or
+        ignored), so a file is reported once, not on every later pull."""
         query = sa.select(FILE_RECEIPTS.c.name, FILE_RECEIPTS.c.sha256).where(FILE_RECEIPTS.c.source == source)
         with self.engine.connect() as conn:
             return [(n, s) for n, s in conn.execute(query)]

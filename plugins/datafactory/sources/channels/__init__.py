@@ -62,6 +62,7 @@ class QuarantinedFile:
     data: bytes
     reason: str
     rows: int  # data rows it held, as far as they could be counted
+    control: dict | None = None  # its control file, kept so a release re-examines the file the same way
 
 
 @dataclass(frozen=True)
@@ -71,14 +72,14 @@ class Receipt:
     name: str
     sha256: str
     bytes: int
-    outcome: str  # landed | duplicate | quarantined
+    outcome: str  # landed | duplicate | quarantined | ignored (not a file the feed takes; reason says why)
     reason: str | None = None
 
 
 @dataclass
 class Delivery:
     units: Iterable[Unit] = field(default_factory=list)  # may be a generator: consume it once
-    rejected_rows: pd.DataFrame | None = None  # malformed rows: _file, _row_text, _reason
+    rejected_rows: pd.DataFrame | None = None  # malformed and layout rows: _file, _row_text, _reason, _header
     quarantined_files: list[QuarantinedFile] = field(default_factory=list)
     receipts: list[Receipt] = field(default_factory=list)
     transport_duplicates: int = 0  # rows received twice (repeated pages, re-sent files)
