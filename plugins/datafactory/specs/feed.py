@@ -69,6 +69,14 @@ class FileOptions(Strict):
     control_file: bool = False  # each data file comes with `<file>.ok` (rows, bytes, sha256)
     require_final_newline: bool = True
     parts: Annotated[int, Field(ge=1)] = 1  # files per delivery (the simulator's shape of the drop)
+    # CSV field separator: "," ";" "\t" or "|".
+    delimiter: Literal[",", ";", "\t", "|"] = ","
+    # Line (row in XLSX) holding the header; the lines above it are titles ("2026年10月用电量明细"), not data.
+    header_row: Annotated[int, Field(ge=1, le=20)] = 1
+    # A GBK feed also takes files that are wholly valid UTF-8 (read as UTF-8); otherwise they are quarantined.
+    accept_utf8: bool = False
+    # Data lines end with one extra delimiter even where the header does not; its (empty) field is dropped.
+    trailing_delimiter: bool = False
 
 
 _OPTIONS: dict[str, type[Strict]] = {"exchange_db": ExchangeOptions, "api": ApiOptions, "files": FileOptions}
