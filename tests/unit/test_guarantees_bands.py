@@ -15,22 +15,20 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from datafactory.modeling.efficiency import declared_outputs, ratio_grades
-from datafactory.modeling.families.scorecard import grade_of, grades_from
+from datafactory.modeling.families.scorecard import grade_of
 from datafactory.products.banding import apply_grades, band
-from datafactory.products.spec import definition
-from datafactory.specs import load_products
+from datafactory.specs import load_models, load_products
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.unit
 
 
-def _model(name: str) -> dict:
-    return yaml.safe_load((REPO / "models" / name / "model.yaml").read_text())
+def _model(name: str):
+    return load_models(REPO)[name]
 
 
 def _around(edges: list[float]) -> list[float]:
@@ -73,21 +71,26 @@ def test_the_scale_written_here_reads_as_domain_md_says():
 
 
 def test_carbon_grades_from_the_model_yaml_at_every_boundary():
-    bounds = _model("carbon_efficiency")["efficiency"]["grades"]
+    bounds = _model("carbon_efficiency").efficiency.grades
     k = np.array(_around(CARBON_EDGES))
     got_k, grades = ratio_grades(k, np.ones_like(k), bounds)  # expected = 1: K is exactly the value
     np.testing.assert_array_equal(got_k, k)
     assert grades.tolist() == [carbon_grade(v) for v in k], list(zip(k.tolist(), grades.tolist(), strict=True))
 
 
-def test_carbon_grades_through_the_declared_outputs_of_the_model_yaml():
+def test_carbon_grades_through_the_declared_outputs_of_the_model_spec():
     spec = _model("carbon_efficiency")
-    rule = spec["efficiency"]
+    rule, emissions = spec.efficiency, spec.emissions
     k = np.array(_around(CARBON_EDGES))
-    features = pd.DataFrame({rule["actual"]: k * 4.0})  # powers of two keep K exact
-    out = declared_outputs(
-        pd.DataFrame({rule.get("expected", "prediction"): np.full(len(k), 4.0)}), features, {"efficiency": rule}
+    features = pd.DataFrame(
+        {
+            rule.actual: k * 4.0,  # powers of two keep K exact
+            emissions.year_column: 2023,
+            emissions.region_column: "330502",
+            **{activity.column: 0.0 for activity in emissions.activities.values()},
+        }
     )
+    out = declared_outputs(pd.DataFrame({rule.expected: np.full(len(k), 4.0)}), features, spec)
     assert out["k_value"].tolist() == k.tolist()
     assert out["efficiency_grade"].tolist() == [carbon_grade(v) for v in k]
 
@@ -98,16 +101,16 @@ def test_carbon_grades_through_the_declared_outputs_of_the_model_yaml():
     expected=st.floats(1e-3, 1e7, allow_nan=False, allow_infinity=False),
 )
 def test_any_carbon_k_gets_the_domain_grade(actual: float, expected: float):
-    bounds = _model("carbon_efficiency")["efficiency"]["grades"]
+    bounds = _model("carbon_efficiency").efficiency.grades
     k, grades = ratio_grades(np.array([actual]), np.array([expected]), bounds)
     assert grades[0] == carbon_grade(float(k[0]))
 
 
 def test_the_carbon_product_publishes_the_model_grade_unchanged():
     """The product table takes the model's grade; it must not re-band K with other bounds."""
-    raw = load_products(REPO)["carbon_efficiency_codes"].raw
-    assert "efficiency_grade AS grade" in " ".join(raw["output"].split())
-    assert not raw.get("grades")
+    product = load_products(REPO)["carbon_efficiency_codes"]
+    assert "efficiency_grade AS grade" in " ".join(product.output.split())
+    assert not product.grades
 
 
 # --- product grades ------------------------------------------------------------------------------
@@ -131,19 +134,17 @@ PRODUCT_SCALES = {
 
 
 def _declared_grades():
-    for name, spec in load_products(REPO).items():
-        for grade in definition(spec).grades:
-            yield name, grade
+    """(product, grade column) -> its declaration, as the engine loads it."""
+    return {(name, g.column): g for name, product in load_products(REPO).items() for g in product.grades.values()}
 
 
 def test_every_declared_product_grade_has_a_pinned_scale():
-    declared = {(name, grade.column) for name, grade in _declared_grades()}
-    assert declared == set(PRODUCT_SCALES), "pin the new product grade's scale in PRODUCT_SCALES"
+    assert set(_declared_grades()) == set(PRODUCT_SCALES), "pin the new product grade's scale in PRODUCT_SCALES"
 
 
 @pytest.mark.parametrize("product,column", sorted(PRODUCT_SCALES))
 def test_product_grades_from_the_product_yaml_at_every_boundary(product: str, column: str):
-    (grade,) = [g for name, g in _declared_grades() if (name, g.column) == (product, column)]
+    grade = _declared_grades()[product, column]
     source, reference, edges, top = PRODUCT_SCALES[product, column]
     assert grade.source == source
     values = [v for v in _around(edges) if v <= top] + [top]
@@ -170,7 +171,7 @@ SME_SCALE = ["AAA", "AA", "A", "B", "C"]  # DOMAIN.md: the five-grade scale for 
 
 
 def test_scorecard_grades_follow_the_sme_scale_best_first():
-    grades = grades_from(_model("supplier_rating"))
+    grades = _model("supplier_rating").grade_floors
     assert [name for name, _ in grades] == SME_SCALE
     lows = [low for _, low in grades]
     assert lows == sorted(lows, reverse=True) and lows[-1] == -math.inf
@@ -190,7 +191,7 @@ def supplier_grade(points: float) -> str:
 
 def test_scorecard_grades_at_every_cutoff():
     """A supplier with exactly a grade's lowest points has that grade; a hair less, the next one down."""
-    grades = grades_from(_model("supplier_rating"))
+    grades = _model("supplier_rating").grade_floors
     cutoffs = list(SUPPLIER_LOWS.values())
     points = np.array(_around(cutoffs) + [-1e6] + [c - 1 for c in cutoffs] + [c + 1 for c in cutoffs])
     assert grade_of(points, grades).tolist() == [supplier_grade(p) for p in points]
