@@ -55,7 +55,7 @@ def prepare_airflow(settings: Settings) -> None:
 
 def next_logical_date(settings: Settings) -> date:
     """The day after the newest date every feed has pulled; the simulator's first day otherwise."""
-    engine = sa.create_engine(settings.state_url)
+    engine = settings.state_engine()
     Ledger(engine)
     with engine.connect() as conn:
         newest = conn.execute(sa.select(sa.func.max(PULLS.c.logical_date)).where(PULLS.c.outcome == "success")).scalar()
@@ -72,7 +72,7 @@ def deliver_upstream(settings: Settings, logical_date: date) -> int:
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     targets = Targets(
-        sa.create_engine(settings.exchange_url),
+        settings.exchange_engine(),
         sa.create_engine(settings.platform_url),
         open_landing(settings.landing_url, settings.s3_endpoint_url),
     )

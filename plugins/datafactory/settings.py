@@ -32,6 +32,18 @@ class Settings:
     def zone(self, name: str) -> Path:
         return self.home / name
 
+    def state_engine(self):
+        """The pull ledger's database (watermarks, receipts)."""
+        from datafactory.database import open_engine
+
+        return open_engine(self.state_url, "DATAFACTORY_STATE_URL")
+
+    def exchange_engine(self):
+        """The upstream front-end exchange database."""
+        from datafactory.database import open_engine
+
+        return open_engine(self.exchange_url, "DATAFACTORY_EXCHANGE_URL")
+
     def pseudonym_key(self) -> bytes:
         """HMAC key for pseudonyms: from the environment in production, else a per-install key
         generated once under var/ (never from the repository)."""

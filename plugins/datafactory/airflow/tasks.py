@@ -7,18 +7,12 @@ from typing import Any
 from datafactory.airflow.context import run_date, run_id
 
 
-def _engine(url: str):
-    import sqlalchemy as sa
-
-    return sa.create_engine(url)
-
-
 def _delivered(settings, source: str, context: dict[str, Any], whole_batch: bool):
     """The pull ledger's counts for the feed and date (a region slice knows only the feed's delivery)."""
     from datafactory.quality.parameters import Delivered
     from datafactory.sources.ledger import Ledger
 
-    record = Ledger(_engine(settings.state_url)).successful_pull(source, run_date(context))
+    record = Ledger(settings.state_engine()).successful_pull(source, run_date(context))
     if record is None:
         return None
     return Delivered(record.rows_received, record.rows if whole_batch else None)
@@ -41,7 +35,7 @@ def pull(source: str, context: dict[str, Any]) -> dict[str, Any]:
         run_date(context),
         run_id(context),
         upstream=Upstream.from_settings(settings),
-        ledger=Ledger(_engine(settings.state_url)),
+        ledger=Ledger(settings.state_engine()),
         zones=Zones(settings.home),
         pseudonym_key=settings.pseudonym_key(),
         sm4_key=settings.sm4_key(),
@@ -85,7 +79,7 @@ def train(scenario: str, context: dict[str, Any]) -> dict[str, Any]:
     settings = load_settings()
     spec = load_models(settings.repo)[scenario]
     day = run_date(context)
-    snapshot = Ledger(_engine(settings.state_url)).snapshot(spec.inputs, day)  # raw partitions + watermarks
+    snapshot = Ledger(settings.state_engine()).snapshot(spec.inputs, day)  # raw partitions + watermarks
     return train_scenario(settings, spec, day, snapshot)
 
 
@@ -103,7 +97,7 @@ def publish(product: str, step: str, context: dict[str, Any]) -> dict[str, Any]:
     run = pipeline.ProductRun(settings, pipeline.load_definition(settings, product), run_date(context), run_id(context))
     try:
         if step == "publish":
-            return pipeline.publish(run, f"airflow:{run_id(context)}", Ledger(_engine(settings.state_url)))
+            return pipeline.publish(run, f"airflow:{run_id(context)}", Ledger(settings.state_engine()))
         return {"build": pipeline.build, "validate": pipeline.validate, "review": pipeline.review}[step](run)
     except pipeline.ProductRejectedError as exc:  # retrying cannot make a rejected product acceptable
         raise AirflowFailException(str(exc)) from exc

@@ -6,8 +6,10 @@ import argparse
 import sys
 
 from rich.console import Console
+from rich.markup import escape
 
 from datafactory.cli import model, products, pulls, quarantine, run, simulate
+from datafactory.cli.errors import one_line
 
 console = Console(stderr=True)
 COMMANDS = (run, pulls, products, model, quarantine, simulate)
@@ -15,6 +17,7 @@ COMMANDS = (run, pulls, products, model, quarantine, simulate)
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="datafactory", description="Returned public data in, data products out.")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
     sub = parser.add_subparsers(dest="command", required=True)
     for module in COMMANDS:
         module.register(sub)
@@ -24,12 +27,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         console.print("[red]interrupted[/red]")
         return 130
-    except Exception as exc:  # one clear line for the operator; the trace is in the task logs
-        if isinstance(exc, (ValueError, RuntimeError, OSError, LookupError)):
-            console.print(f"[red]error:[/red] {exc}")
-            return 1
-        raise
-
+    except Exception as exc:  # one clear line for the operator; --debug shows the trace
+        if args.debug:
+            raise
+        console.print(f"[red]error:[/red] {escape(one_line(exc))}", soft_wrap=True)
+        return 1
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -28,12 +28,10 @@ def _count(value) -> str:
 
 
 def handle(args: argparse.Namespace) -> int:
-    import sqlalchemy as sa
-
     from datafactory.settings import load_settings
     from datafactory.sources.ledger import Ledger
 
-    ledger = Ledger(sa.create_engine(load_settings().state_url))
+    ledger = Ledger(load_settings().state_engine())
     console = Console(width=None if sys.stdout.isatty() else 200)  # logs and pipes get whole rows
     if args.files:
         table = Table("feed", "date", "file", "bytes", "outcome", "reason")

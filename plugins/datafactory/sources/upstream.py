@@ -29,7 +29,7 @@ class Upstream:
         if settings.api_url:
             api = ApiChannel(settings.api_url, settings.api_key, settings.api_secret())
         landing = open_landing(settings.landing_url, settings.s3_endpoint_url) if settings.landing_url else None
-        return cls(sa.create_engine(settings.exchange_url), api, landing)
+        return cls(settings.exchange_engine(), api, landing)
 
     def channel(self, spec: SourceSpec, ledger: Ledger) -> Channel:
         if spec.channel == "exchange_db" and self.exchange is not None:
