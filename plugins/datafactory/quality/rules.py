@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from datafactory.domain.identifiers import USCC_ALPHABET
+from datafactory.quality.parsing import parse_column
 
 # GB 32100-2015 took effect on 2015-10-01: codes issued before it may be pilot codes whose
 # check character follows no final rule. They are flagged, never rejected, on that evidence.
@@ -134,9 +135,11 @@ def _fixed_width(arr: pa.Array, mask: np.ndarray, width: int) -> np.ndarray:
 
 
 def _datetimes(values: pd.Series) -> pd.Series:
+    """Typed columns as they are; anything else read value by value as an ISO 8601 timestamp (never
+    inferred from the first row), unreadable values as NaT (the type check reports those)."""
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
         return values
-    return pd.to_datetime(values, errors="coerce")
+    return parse_column(pd.Series(values), "timestamp").values
 
 
 def _scatter(mask: np.ndarray, values: np.ndarray) -> np.ndarray:

@@ -90,8 +90,9 @@ def row_failures(
             mask[np.asarray(out.failed_rows, dtype=np.int64)] = True
         labels.append(out.label)
         columns.append(mask)
+    reasons = getattr(type_failures, "reasons", {})  # casting.TypeFailures: what each column expected
     for column, lost in type_failures.items():
-        labels.append(f"{TYPE_CHECK}({column})")
+        labels.append(f"{TYPE_CHECK}({reasons.get(column, column)})")
         columns.append(lost.to_numpy(dtype=bool))
     matrix = np.column_stack(columns) if columns else np.zeros((n_rows, 0), dtype=bool)
     return Failures(labels, matrix)

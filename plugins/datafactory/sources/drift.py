@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from datafactory.quality.casting import coerce
+from datafactory.quality.parsing import as_spec, parse_column
+from datafactory.specs.feed import ColumnSpec
 
 # Which observed kinds a declared kind accepts without a castability check.
 _ACCEPTS = {
@@ -101,26 +102,29 @@ def apply_renames(frame: pd.DataFrame, renames: dict[str, str]) -> tuple[pd.Data
     return (frame.rename(columns=applied) if applied else frame), applied
 
 
-def detect(frame: pd.DataFrame, declared: dict[str, str], renamed: dict[str, str] | None = None) -> Drift:
+def detect(
+    frame: pd.DataFrame, declared: dict[str, ColumnSpec] | dict[str, str], renamed: dict[str, str] | None = None
+) -> Drift:
+    """`declared`: the spec's columns (a bare kind reads with that kind's default forms)."""
     missing = [c for c in declared if c not in frame.columns]
     extra = [c for c in frame.columns if c not in declared]
     retyped = {}
-    for column, kind in declared.items():
+    for column, spec in declared.items():
         if column in frame.columns:
-            problem = _retyped(frame[column], kind)
+            problem = _retyped(frame[column], as_spec(spec))
             if problem:
                 retyped[column] = problem
     return Drift(dict(renamed or {}), missing, extra, retyped)
 
 
-def _retyped(series: pd.Series, kind: str) -> str | None:
+def _retyped(series: pd.Series, spec: ColumnSpec) -> str | None:
+    kind = spec.kind
     seen = observed_kind(series)
     if seen == "empty" or seen in _ACCEPTS.get(kind, {kind}):
         return None
     if seen == "string" and kind != "string":
-        sample = series.dropna().head(_SAMPLE).to_frame("v")
-        _, failures = coerce(sample, {"v": kind})
-        unreadable = int(failures["v"].sum()) if "v" in failures else 0
+        sample = series.dropna().head(_SAMPLE)
+        unreadable = int(parse_column(sample, spec).failed.sum())  # by the column's declared forms
         if unreadable <= len(sample) * (1 - _CASTABLE_SHARE):
             return None  # text that reads as the declared kind (CSV, JSON): not drift
         return f"declared {kind}, delivered text that mostly does not read as {kind}"
@@ -130,7 +134,7 @@ def _retyped(series: pd.Series, kind: str) -> str | None:
 def align(frame: pd.DataFrame, spec) -> tuple[pd.DataFrame, Drift]:
     """Map known renames, detect drift against the spec, and keep only declared columns."""
     renamed_frame, renamed = apply_renames(frame, spec.renames)
-    drift = detect(renamed_frame, spec.kinds, renamed)
+    drift = detect(renamed_frame, spec.columns, renamed)
     if drift.extra:
         renamed_frame = renamed_frame.drop(columns=drift.extra)
     return renamed_frame, drift

@@ -18,18 +18,24 @@ PiiCheck = Literal["resident_id", "mobile"]
 
 class ColumnSpec(Strict):
     """How one column's delivered text becomes a value. Written `column: kind` for the defaults, or as a
-    mapping with the declarations below. Nothing is inferred from the data: a value that matches no
-    declared form is quarantined with a reason naming the column and the forms expected."""
+    mapping with the declarations below. Each value is read on its own, never by the shape of other rows:
+    a value that matches no declared form is quarantined with a reason naming the column and the forms."""
 
     kind: Kind
-    # date/timestamp: accepted forms, tried per value. strptime patterns ("%Y/%m/%d", "%Y年%m月%d日") or
-    # named forms: "iso" (ISO 8601, optional fraction and offset), "excel_serial", "epoch_s", "epoch_ms".
+    # date/timestamp: accepted forms, tried in order per value; default ["iso"]. strptime patterns
+    # ("%Y/%m/%d", "%Y年%m月%d日"; %Y %m %d %H %M %S %f %z) or named forms: "iso", "excel_serial",
+    # "epoch_s", "epoch_ms". Two forms that would read one text differently are rejected.
     formats: tuple[str, ...] = ()
-    # int/float: the unit bare numbers are delivered in, scaled to the base unit ("万元" -> x 10,000).
+    # int/float: the unit the column holds; bare numbers are in it (unless bare_unit says otherwise).
     unit: str | None = None
-    # int/float: unit suffixes accepted on a value ("3.5万元"), each scaled to the base unit.
+    # int/float: the unit bare numbers are delivered in, when it differs from `unit` (converted to it).
+    bare_unit: str | None = None
+    # int/float: unit suffixes accepted on a value ("3.5万元"), each converted to `unit`.
     accept_units: tuple[str, ...] = ()
-    # Unicode normalization before parsing; None: NFKC for every kind but free text (string).
+    # bool: the words read as true and as false (compared after NFKC, ignoring case).
+    true_values: tuple[str, ...] = ("true", "1")
+    false_values: tuple[str, ...] = ("false", "0")
+    # Unicode NFKC before parsing: "nfkc" or "none"; unset means NFKC for every kind but string.
     normalize: Literal["nfkc", "none"] | None = None
     # string: letter case after normalization (identifiers and codes are upper case).
     case: Literal["upper", "lower"] | None = None
@@ -38,6 +44,54 @@ class ColumnSpec(Strict):
     @classmethod
     def _shorthand(cls, value: Any) -> Any:
         return {"kind": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _declarations_fit_kind(self) -> ColumnSpec:
+        from datafactory.quality import forms
+
+        temporal, numeric = self.kind in ("date", "timestamp"), self.kind in ("int", "float")
+        if self.formats and not temporal:
+            raise ValueError(f"formats: only a date or timestamp has formats, not a {self.kind}")
+        if temporal:
+            if len(set(self.formats)) < len(self.formats):
+                raise ValueError(f"formats: {list(self.formats)} repeats a format")
+            try:
+                compiled = [forms.compile_format(self.kind, f) for f in self.formats]
+            except ValueError as exc:
+                raise ValueError(f"formats: {exc}") from None
+            pair = forms.ambiguous_pair(compiled)
+            if pair:
+                raise ValueError(f"formats: {pair[0]!r} and {pair[1]!r} read the same text as different {self.kind}s")
+        units = [u for u in (self.unit, self.bare_unit, *self.accept_units) if u is not None]
+        if units and not numeric:
+            raise ValueError(f"unit: only an int or float has units, not a {self.kind}")
+        if (self.bare_unit or self.accept_units) and self.unit is None:
+            raise ValueError("unit: declare the column's unit before bare_unit or accept_units")
+        families = set()
+        for unit in units:
+            folded = forms.fold(unit)
+            if folded in forms.UNITS:
+                families.add(forms.UNITS[folded][0])
+            elif folded not in forms.MULTIPLIERS or unit in (self.unit, self.bare_unit):
+                known = ", ".join([*forms.UNITS, *forms.MULTIPLIERS])
+                raise ValueError(f"unit: unknown unit {unit!r} (known: {known})")
+        if len(families) > 1:
+            raise ValueError(f"unit: {units} mix {' and '.join(sorted(families))}")
+        defaults = (ColumnSpec.model_fields["true_values"].default, ColumnSpec.model_fields["false_values"].default)
+        if self.kind != "bool" and (self.true_values, self.false_values) != defaults:  # a dump's defaults pass
+            raise ValueError(f"true_values: only a bool has true/false words, not a {self.kind}")
+        words_true = {forms.fold(w) for w in self.true_values}
+        words_false = {forms.fold(w) for w in self.false_values}
+        if not words_true or not words_false or words_true & words_false:
+            raise ValueError("true_values: true and false words must be given and differ")
+        if self.case and self.kind != "string":
+            raise ValueError(f"case: only a string has a letter case, not a {self.kind}")
+        return self
+
+    @property
+    def forms(self) -> tuple[str, ...]:
+        """The date/timestamp forms in force: the declared ones, or ISO 8601."""
+        return self.formats or ("iso",)
 
 
 class PiiRule(Strict):
