@@ -20,7 +20,6 @@ import shutil
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -124,7 +123,7 @@ def measure(rows: int, tuning: bool) -> int:
     zones = Zones(settings.home)
     spec = load_models(settings.repo)[SCENARIO]
     if not tuning:
-        spec = replace(spec, raw={k: v for k, v in spec.raw.items() if k != "tuning"})
+        spec = spec.model_copy(update={"tuning": None})
     started = time.perf_counter()
     tables = conformed_tables(rows)
     for name, frame in tables.items():
@@ -136,7 +135,7 @@ def measure(rows: int, tuning: bool) -> int:
     del tables
     use_tracking(settings, SCENARIO)  # creates the MLflow schema and experiment (one-off, untimed)
 
-    config = training_config(spec.raw)
+    config = training_config(spec)
     candidate = config.candidates[0]
     prepared = prepare(build_features(spec, zones, DAY), config)
     params, rounds = booster_params(candidate.params, len(prepared.x_train), objective="binary")

@@ -6,7 +6,6 @@ is recorded at scoring time."""
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -68,12 +67,11 @@ def _spec(name: str):
 
 def _weak(spec, seed: int):
     """The same scenario with a deliberately poor recipe (and a distinct fingerprint per seed)."""
-    raw = {k: v for k, v in spec.raw.items() if k not in ("tuning", "challenger")}
-    if raw["algorithm"] == "woe_logistic":
-        raw["params"] = {**raw["params"], "max_bins": 2, "min_iv": 1.5, "C": 0.001 * seed}
+    if spec.algorithm == "woe_logistic":
+        params = {**spec.params, "max_bins": 2, "min_iv": 1.5, "C": 0.001 * seed}
     else:
-        raw["params"] = {**raw["params"], "num_boost_round": 2, "num_leaves": 2, "seed": seed}
-    return replace(spec, raw=raw)
+        params = {**spec.params, "num_boost_round": 2, "num_leaves": 2, "seed": seed}
+    return spec.model_copy(update={"tuning": None, "challenger": None, "params": params})
 
 
 @pytest.fixture(scope="module")
@@ -145,7 +143,7 @@ def test_runs_carry_what_modellers_expect(env, trained, name):
     client = _client(env)
     result = trained[name][1]["candidates"][0]
     run = client.get_run(result["run_id"])
-    family = family_for(training_config(_spec(name).raw))
+    family = family_for(training_config(_spec(name)))
     assert set(family.metric_names) <= set(run.data.metrics)
     tags = run.data.tags
     assert len(tags["git_commit"]) == 40
@@ -196,7 +194,7 @@ def test_scoring_is_reproducible(env, trained, name):
     ref = champion(name)
     first, second = score(ref, features), score(ref, features)
     assert len(first) == len(features) and np.array_equal(first, second, equal_nan=True)
-    outputs = predict(ref, features, spec.raw)
+    outputs = predict(ref, features, spec)
     primary = {"anti_fraud_admission": "probability", "underwriting_risk": "grade_rank"}.get(name)
     primary = primary or {"supplier_rating": "points", "carbon_efficiency": "prediction"}[name]
     assert np.allclose(outputs[primary].to_numpy(dtype=float), first, equal_nan=True)
@@ -217,7 +215,7 @@ def test_carbon_k_recovers_the_hidden_building_efficiency(env, trained):
     _client(env)
     spec = _spec("carbon_efficiency")
     features = build_features(spec, env["zones"], DAY)
-    graded = features.assign(**predict(champion(spec.name), features, spec.raw)).dropna(subset=["k_value"])
+    graded = features.assign(**predict(champion(spec.name), features, spec)).dropna(subset=["k_value"])
     hidden = initial_buildings(7, env["scale"].buildings)
     truth = graded["building_id"].map(pd.Series(hidden.efficiency, index=hidden.frame["building_id"]))
     assert graded["k_value"].corr(truth, method="spearman") > 0.5
@@ -264,7 +262,7 @@ def test_a_champion_that_cannot_score_the_new_features_is_replaced_with_the_reas
     folder.mkdir()
     sql = (spec.folder / "features.sql").read_text().replace("    reg.registered_capital,\n", "")
     (folder / "features.sql").write_text(sql)
-    narrower = replace(spec, folder=folder, raw={k: v for k, v in spec.raw.items() if k != "card"})
+    narrower = spec.located(folder)  # no card.md there: the default template
     before = client.get_model_version_by_alias(spec.name, "champion").version
     result = train_scenario(env["settings"], narrower, DAY, {})
     reason = result["candidates"][0]["reason"]

@@ -28,7 +28,6 @@ import pytest
 
 from datafactory.domain.identifiers import make_uscc
 from datafactory.products.pipeline import ProductRejectedError, ProductRun, build, publish, review, validate
-from datafactory.products.spec import ProductDefinition, definition
 from datafactory.products.store import ObjectStore, open_store
 from datafactory.products.verify import MISSING, OK, TAMPERED, verify_version
 from datafactory.products.versioning import (
@@ -349,8 +348,9 @@ def product_settings(backend: Backend, tmp_path: Path, monkeypatch: pytest.Monke
     return load_settings()
 
 
-def _canary_product(sql: str) -> ProductDefinition:
+def _canary_product(sql: str) -> ProductSpec:
     raw = {
+        "name": "canary",
         "kind": "sql_aggregate",
         "description": "a product with something planted in it",
         "owner": "tests",
@@ -364,7 +364,7 @@ def _canary_product(sql: str) -> ProductDefinition:
         "pii_policy": {"k": 5, "groups": [{"size_column": "peers", "columns": ["peer_metric"]}]},
         "suite": "product_canary",
     }
-    return definition(ProductSpec("canary", raw))
+    return ProductSpec.model_validate(raw)
 
 
 def _literal(value: str) -> str:

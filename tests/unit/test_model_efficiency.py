@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 from datafactory.modeling.efficiency import declared_outputs, factor_for, factors_from, ratio_grades
+from datafactory.specs import load_models
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.unit
@@ -50,15 +50,15 @@ def test_the_provincial_factor_wins_for_its_regions_and_years():
 
 
 def test_declared_outputs_for_carbon_efficiency_come_from_the_spec():
-    spec = yaml.safe_load((REPO / "models" / "carbon_efficiency" / "model.yaml").read_text())
-    emissions = spec["emissions"]
+    spec = load_models(REPO)["carbon_efficiency"]
+    emissions = spec.emissions
     features = pd.DataFrame(
         {
-            spec["efficiency"]["actual"]: [50.0, 300.0],
-            emissions["year_column"]: [2023, 2022],
-            emissions["region_column"]: ["330502", "330503"],
-            emissions["activities"]["electricity"]["column"]: [1000.0, 1000.0],
-            emissions["activities"]["gas"]["column"]: [10.0, 0.0],
+            spec.efficiency.actual: [50.0, 300.0],
+            emissions.year_column: [2023, 2022],
+            emissions.region_column: ["330502", "330503"],
+            emissions.activities["electricity"].column: [1000.0, 1000.0],
+            emissions.activities["gas"].column: [10.0, 0.0],
         }
     )
     out = declared_outputs(pd.DataFrame({"prediction": [100.0, 100.0]}), features, spec)

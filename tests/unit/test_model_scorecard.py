@@ -7,14 +7,21 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from pydantic import ValidationError
 
-from datafactory.modeling.families.base import TrainingDataError
-from datafactory.modeling.families.scorecard import Scaling, fit_woe_scorecard, grade_of, grades_from
+from datafactory.modeling.families.scorecard import Scaling, fit_woe_scorecard, grade_of
 from datafactory.modeling.woe import BinningRules, fit_categorical, fit_numeric
+from datafactory.specs.model import ScorecardOptions
 
 pytestmark = pytest.mark.unit
 
-GRADES = grades_from({"grades": {"AAA": 640, "AA": 620, "A": 600, "B": 560, "C": None}})
+
+def grades_from(grades: dict) -> list[tuple[str, float]]:
+    scaling = {"base_points": 600, "base_odds": 50, "pdo": 20}
+    return ScorecardOptions.model_validate({"scaling": scaling, "grades": grades}).grade_floors
+
+
+GRADES = grades_from({"AAA": 640, "AA": 620, "A": 600, "B": 560, "C": None})
 
 
 def _risky(n: int = 5000, seed: int = 1):
@@ -65,10 +72,10 @@ def test_grades_take_the_lowest_points_each_needs():
 
 
 def test_grades_must_be_ordered_and_end_with_a_catch_all():
-    with pytest.raises(TrainingDataError, match="fewer points"):
-        grades_from({"grades": {"AAA": 600, "AA": 620, "C": None}})
-    with pytest.raises(TrainingDataError, match="null"):
-        grades_from({"grades": {"AAA": 640, "AA": 620}})
+    with pytest.raises(ValidationError, match="fall from best to worst"):
+        grades_from({"AAA": 600, "AA": 620, "C": None})
+    with pytest.raises(ValidationError, match="null"):
+        grades_from({"AAA": 640, "AA": 620})
 
 
 def test_fitted_scorecard_points_add_up_and_rank_risk():

@@ -11,6 +11,7 @@ from datafactory.modeling.config import training_config
 from datafactory.modeling.families.base import TrainingDataError
 from datafactory.modeling.train import train_candidate
 from datafactory.specs import SpecError
+from datafactory.specs.model import model_spec
 
 pytestmark = pytest.mark.unit
 
@@ -37,6 +38,7 @@ def _frame(n: int = 2000, seed: int = 0) -> pd.DataFrame:
 def _config(**overrides):
     raw = {
         "scenario": "synthetic",
+        "inputs": ["synthetic"],
         "target": "bad",
         "id_column": "id",
         "family": "binary",
@@ -47,7 +49,7 @@ def _config(**overrides):
         "group_column": "region_code",
         "passthrough": ["region_code"],
     }
-    return training_config(raw | overrides)
+    return training_config(model_spec(raw | overrides))
 
 
 def test_columns_are_inferred_numeric_categorical_or_ignored_with_a_reason():

@@ -8,7 +8,7 @@ import pytest
 
 from datafactory.products.banding import apply_grades, band
 from datafactory.products.reasons import NO_REASON, contributions, top_reasons
-from datafactory.products.spec import Grade
+from datafactory.specs.product import Grade
 
 pytestmark = pytest.mark.unit
 CARBON = {"1": 0.6, "2": 0.8, "3": 1.2, "4": 2.0, "5": 1e9}
@@ -29,10 +29,12 @@ def test_missing_values_and_values_past_the_last_bound_are_refused():
 
 def test_apply_grades_adds_each_declared_grade_from_its_source():
     frame = pd.DataFrame({"score": [10, 600]})
-    graded = apply_grades(frame, [Grade("band", "score", {"low": 500, "high": 1001})])
+    graded = apply_grades(
+        frame, [Grade.model_validate({"column": "band", "from": "score", "bounds": {"low": 500, "high": 1001}})]
+    )
     assert graded["band"].tolist() == ["low", "high"]
     with pytest.raises(KeyError, match="lacks"):
-        apply_grades(frame, [Grade("band", "points", {"low": 1})])
+        apply_grades(frame, [Grade.model_validate({"column": "band", "from": "points", "bounds": {"low": 1}})])
 
 
 def _risk(frame: pd.DataFrame) -> np.ndarray:

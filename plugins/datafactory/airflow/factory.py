@@ -10,7 +10,7 @@ from airflow.sdk import DAG, Asset, TaskGroup, task
 from datafactory.partitioning import region_column
 from datafactory.quality.references import conform_after
 from datafactory.settings import load_settings
-from datafactory.specs import load_models, load_products, load_sources
+from datafactory.specs import ProductSpec, load_models, load_products, load_sources
 
 START = datetime(2026, 1, 1)
 DEFAULT_ARGS: dict[str, Any] = {"owner": "datafactory", "retries": 2, "retry_delay": timedelta(minutes=1)}
@@ -148,28 +148,28 @@ def _train_dag(scenario: str, inputs: list[str]) -> DAG:
     return dag
 
 
-def _publish_dag(product: str, spec: dict[str, Any]) -> DAG:
+def _publish_dag(spec: ProductSpec) -> DAG:
     from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, chain
 
     from datafactory.products.approval import APPROVAL_TASK, ProductApprovalOperator
 
-    model = spec.get("model")
-    triggers = [model_asset(model)] if model else [conformed_asset(s) for s in spec["inputs"]]
+    product, model = spec.name, spec.model
+    triggers = [model_asset(model)] if model else [conformed_asset(s) for s in spec.inputs]
     source = f"the `{model}` champion's scores" if model else "SQL aggregates over the conformed zone"
     with DAG(
         dag_id=f"publish_{product}",
-        schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable(spec["refresh"], timezone="UTC"), assets=triggers),
+        schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable(spec.refresh, timezone="UTC"), assets=triggers),
         start_date=START,
         catchup=False,
         max_active_runs=1,
-        default_args={**DEFAULT_ARGS, "owner": spec.get("owner", DEFAULT_ARGS["owner"])},
+        default_args={**DEFAULT_ARGS, "owner": spec.owner},
         tags=["datafactory", "product", product],
         doc_md=(
-            f"**{product}** ({spec.get('description', '').strip()}) for {', '.join(spec.get('audience', []))}, "
-            f"authorized for the `{spec.get('authorized_for')}` scenario. Build it from {source}, validate it "
+            f"**{product}** ({spec.description.strip()}) for {', '.join(spec.audience)}, "
+            f"authorized for the `{spec.authorized_for}` scenario. Build it from {source}, validate it "
             "with its GE suite, run the output review (出域审核: no personal data, no small groups), publish an "
             "immutable version (data first, manifest last), ask for approval (human in the loop), and only then "
-            f"move `latest`. Refreshed on `{spec['refresh']}` and whenever its inputs change."
+            f"move `latest`. Refreshed on `{spec.refresh}` and whenever its inputs change."
         ),
     ) as dag:
 
@@ -199,5 +199,5 @@ def build_dags() -> dict[str, DAG]:
     models = load_models(repo)
     dags = [_ingest_dag(sorted(sources))]
     dags += [_train_dag(name, spec.inputs) for name, spec in models.items()]
-    dags += [_publish_dag(name, spec.raw) for name, spec in load_products(repo).items()]
+    dags += [_publish_dag(spec) for spec in load_products(repo).values()]
     return {d.dag_id: d for d in dags}

@@ -93,7 +93,7 @@ def card_fields(
     ignored = "; ".join(f"`{k}` ({v})" for k, v in trained.ignored.items()) or "none"
     return {
         "scenario": config.scenario,
-        "description": str(config.options.get("description", "")),
+        "description": config.description,
         "role": trained.candidate.role,
         "algorithm": trained.candidate.algorithm,
         "family": config.family,

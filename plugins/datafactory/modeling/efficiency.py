@@ -6,11 +6,14 @@ knows a threshold or an emission factor. Pure functions.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from datafactory.specs.model import EmissionFactor, Emissions, ModelSpec
 
 NATIONAL = "national"
 
@@ -53,8 +56,9 @@ class Factor:
         return len(prefix) if str(region_code).startswith(prefix) else -1
 
 
-def factors_from(entries: list[dict[str, Any]]) -> list[Factor]:
-    return [Factor(str(e["region"]), int(e["year"]), float(e["value"]), str(e.get("source", ""))) for e in entries]
+def factors_from(entries: Iterable[EmissionFactor | Mapping[str, Any]]) -> list[Factor]:
+    typed = [EmissionFactor.model_validate(e) for e in entries]  # a typed entry passes through as is
+    return [Factor(e.region, e.year, e.value, e.source) for e in typed]
 
 
 def factor_for(factors: list[Factor], year: int, region_code: str) -> Factor:
@@ -69,17 +73,17 @@ def factor_for(factors: list[Factor], year: int, region_code: str) -> Factor:
     return min(usable, key=lambda f: (f.year, -f.covers(region_code)))
 
 
-def emissions(frame: pd.DataFrame, spec: dict[str, Any]) -> pd.DataFrame:
+def emissions(frame: pd.DataFrame, spec: Emissions) -> pd.DataFrame:
     """kg CO2 per activity (e.g. electricity kWh x grid factor, gas m3 x gas factor) and their total."""
-    years = pd.to_numeric(frame[spec["year_column"]], errors="coerce").fillna(0).astype(int).to_numpy()
-    regions = frame[spec["region_column"]].astype(str).to_numpy()
+    years = pd.to_numeric(frame[spec.year_column], errors="coerce").fillna(0).astype(int).to_numpy()
+    regions = frame[spec.region_column].astype(str).to_numpy()
     out = pd.DataFrame(index=frame.index)
     total = np.zeros(len(frame))
-    for activity, declared in spec["activities"].items():
-        factors = factors_from(spec["factors"][declared["factor"]])
+    for activity, declared in spec.activities.items():
+        factors = factors_from(spec.factors[declared.factor])
         lookup = {key: factor_for(factors, *key) for key in set(zip(years.tolist(), regions.tolist(), strict=True))}
         per_row = np.array([lookup[key].value for key in zip(years.tolist(), regions.tolist(), strict=True)])
-        amount = pd.to_numeric(frame[declared["column"]], errors="coerce").fillna(0).to_numpy(dtype=float)
+        amount = pd.to_numeric(frame[declared.column], errors="coerce").fillna(0).to_numpy(dtype=float)
         out[f"co2_{activity}_kg"] = amount * per_row
         out[f"{activity}_factor_year"] = [
             lookup[key].year for key in zip(years.tolist(), regions.tolist(), strict=True)
@@ -89,17 +93,17 @@ def emissions(frame: pd.DataFrame, spec: dict[str, Any]) -> pd.DataFrame:
     return out
 
 
-def declared_outputs(outputs: pd.DataFrame, features: pd.DataFrame, spec: dict[str, Any]) -> pd.DataFrame:
+def declared_outputs(outputs: pd.DataFrame, features: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:
     """The model's outputs plus whatever the spec declares on top (K and its grade, CO2)."""
     out = outputs.copy()
-    if spec.get("efficiency"):
-        rule = spec["efficiency"]
+    efficiency = getattr(spec, "efficiency", None)  # a regression spec's section
+    if efficiency is not None:
         k, grade = ratio_grades(
-            features[rule["actual"]].to_numpy(dtype=float),
-            out[rule.get("expected", "prediction")].to_numpy(dtype=float),
-            rule["grades"],
+            features[efficiency.actual].to_numpy(dtype=float),
+            out[efficiency.expected].to_numpy(dtype=float),
+            efficiency.grades,
         )
         out["k_value"], out["efficiency_grade"] = k, grade
-    if spec.get("emissions"):
-        out = pd.concat([out, emissions(features.reset_index(drop=True), spec["emissions"])], axis=1)
+    if spec.emissions is not None:
+        out = pd.concat([out, emissions(features.reset_index(drop=True), spec.emissions)], axis=1)
     return out

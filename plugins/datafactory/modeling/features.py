@@ -38,6 +38,6 @@ def build_features(spec: ModelSpec, zones: Zones, as_of: date) -> pd.DataFrame:
                 )
             con.execute(f"CREATE VIEW {source} AS SELECT * FROM read_parquet('{path}')")
         sql = spec.features_sql
-        return con.execute(sql, sql_parameters(sql, as_of, spec.raw.get("sql_params") or {})).df()
+        return con.execute(sql, sql_parameters(sql, as_of, spec.sql_params)).df()
     finally:
         con.close()

@@ -4,7 +4,6 @@ or for a modeller's own table (`datafactory model train`)."""
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from datafactory.zones import Zones, write_parquet_atomic
 
 
 def card_template(spec: ModelSpec) -> str:
-    path = spec.folder / spec.raw.get("card", "card.md")
+    path = spec.card_path
     return path.read_text() if path.exists() else DEFAULT_TEMPLATE
 
 
@@ -102,14 +101,14 @@ def train_and_register(
 def train_scenario(settings: Settings, spec: ModelSpec, logical_date: date, snapshot: dict[str, Any]) -> dict[str, Any]:
     """The factory path: features from the conformed zone, every declared candidate, registry and promotion."""
     zones = Zones(settings.home)
-    config = training_config(spec.raw)
+    config = training_config(spec)
     mark = time.perf_counter()
     frame = build_features(spec, zones, logical_date)
     write_parquet_atomic(frame, zones.features(spec.name, logical_date))
     features_s = time.perf_counter() - mark
     use_tracking(settings, spec.name)
     description = (
-        f"Features from `models/{spec.name}/{spec.raw.get('features', 'features.sql')}` (DuckDB SQL) over the "
+        f"Features from `models/{spec.name}/{spec.features}` (DuckDB SQL) over the "
         f"conformed tables {', '.join(spec.inputs)} as of {logical_date.isoformat()}: {len(frame)} rows, "
         f"{int(frame[config.target].notna().sum())} labelled."
     )
@@ -165,9 +164,9 @@ def train_table(
     for column in (target, id_column, group_column):
         if column and column not in frame.columns:
             raise ValueError(f"{path.name}: no column '{column}' (columns: {', '.join(frame.columns)})")
-    config = training_config(spec.raw).with_data(target, id_column, group_column)
+    config = training_config(spec).with_data(target, id_column, group_column)
     if positive is not None:
-        config = replace(config, options={**config.options, "positive": positive})
+        config = config.with_positive(positive)
     experiment = f"{spec.name}/{path.stem}"
     use_tracking(settings, experiment)
     description = f"Modeller-supplied table `{path.name}`: {len(frame)} rows, {len(frame.columns)} columns."

@@ -20,6 +20,7 @@ from mlflow.tracking import MlflowClient
 from datafactory.modeling.columns import as_text
 from datafactory.modeling.efficiency import declared_outputs
 from datafactory.modeling.registry import CHAMPION
+from datafactory.specs.model import ModelSpec
 from datafactory.zones import Zones
 
 
@@ -68,7 +69,7 @@ def _outputs(ref: ChampionRef, features: pd.DataFrame) -> tuple[pd.DataFrame, An
 def predict(
     ref: ChampionRef,
     features: pd.DataFrame,
-    spec: dict[str, Any] | None = None,
+    spec: ModelSpec | None = None,
     *,
     logical_date: date | None = None,
     zones: Zones | None = None,
@@ -76,7 +77,7 @@ def predict(
     outputs, scenario_model = _outputs(ref, features)
     if logical_date is not None and zones is not None:
         _monitor(ref, scenario_model, outputs, logical_date, zones)
-    return declared_outputs(outputs, features, spec) if spec else outputs
+    return declared_outputs(outputs, features, spec) if spec is not None else outputs
 
 
 def score(

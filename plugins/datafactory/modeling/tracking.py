@@ -16,6 +16,7 @@ import pandas as pd
 from datafactory.modeling.card import card_fields, render_card
 from datafactory.modeling.train import TrainedModel
 from datafactory.settings import Settings
+from datafactory.specs.model import BinaryOptions
 
 MODEL_ARTIFACT = "model"
 CARD_ARTIFACT = "model_card.md"
@@ -88,8 +89,8 @@ def _params(trained: TrainedModel) -> dict[str, Any]:
             "promotion_metric": config.promotion_metric,
         }
     )
-    if config.family == "binary":
-        params["operating_cutoff"] = config.options.get("operating_cutoff", 0.5)
+    if isinstance(config.options, BinaryOptions):
+        params["operating_cutoff"] = config.options.operating_cutoff
     return params
 
 

@@ -187,6 +187,11 @@ def population_reference(
     return reference_from(primary, np.concatenate(values), p.family.primary_is_discrete)
 
 
+def declared_metrics(evaluated: dict[str, float], config: TrainingConfig) -> dict[str, float]:
+    """The holdout metrics the spec's `metrics:` lists, in its order (all the family's when unset)."""
+    return {m: evaluated[m] for m in config.metrics if m in evaluated}
+
+
 def train_candidate(frame: pd.DataFrame, config: TrainingConfig, candidate: Candidate) -> TrainedModel:
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -209,12 +214,12 @@ def train_candidate(frame: pd.DataFrame, config: TrainingConfig, candidate: Cand
 
     mark = time.perf_counter()
     outputs = estimator.predict_outputs(x_test).reset_index(drop=True)
-    metrics = family.evaluate(y_test, outputs, config)
+    metrics = declared_metrics(family.evaluate(y_test, outputs, config), config)
     baseline_outputs, baseline_metrics = None, {}
     if config.baseline and candidate.role == "primary":
         baseline = family.fit_baseline(config.baseline, x_train, y_train, config)
         baseline_outputs = baseline.predict_outputs(x_test).reset_index(drop=True)
-        baseline_metrics = family.evaluate(y_test, baseline_outputs, config)
+        baseline_metrics = declared_metrics(family.evaluate(y_test, baseline_outputs, config), config)
     fairness = pd.DataFrame()
     if config.group_column and config.group_column in data.columns:
         fairness = fairness_table(data.loc[test, config.group_column], y_test, outputs, family, config)

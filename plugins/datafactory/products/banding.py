@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
-    from datafactory.products.spec import Grade
+    from datafactory.specs.product import Grade
 
 
 def band(scores: np.ndarray, upper_bounds: dict[str, float], inclusive: bool = False) -> np.ndarray:

@@ -12,9 +12,9 @@ import pandas as pd
 
 from datafactory.modeling.features import MissingInputError, build_features
 from datafactory.products.banding import apply_grades
-from datafactory.products.spec import TYPES, ProductDefinition, Reasons
 from datafactory.settings import Settings
-from datafactory.specs import ModelSpec, SpecError, load_models
+from datafactory.specs import ModelSpec, ProductSpec, SpecError, load_models
+from datafactory.specs.product import TYPES, Reasons, model_problems
 from datafactory.zones import Zones
 
 
@@ -25,21 +25,15 @@ class Built:
     model: dict[str, str] | None  # name, version, uri, run_id of the champion used
 
 
-def model_spec(settings: Settings, definition: ProductDefinition) -> ModelSpec:
+def model_spec(settings: Settings, definition: ProductSpec) -> ModelSpec:
     """The scenario's model spec, checked against the scenario the product is authorized for."""
     models = load_models(settings.repo)
     if definition.model not in models:
         raise SpecError(f"products/{definition.name}.yaml: model {definition.model!r} has no models/<scenario>/")
     spec = models[definition.model]
-    scenario = spec.raw.get("scenario", spec.name)
-    if scenario != definition.authorized_for:
-        raise SpecError(
-            f"products/{definition.name}.yaml: authorized for {definition.authorized_for!r} but its model "
-            f"serves {scenario!r}; a product may only use data authorized for its own scenario"
-        )
-    outside = sorted(set(definition.inputs) - set(spec.inputs))
-    if outside:
-        raise SpecError(f"products/{definition.name}.yaml: inputs {outside} are not inputs of model {spec.name}")
+    problems = model_problems(definition, spec.scenario, spec.inputs)
+    if problems:
+        raise SpecError(f"products/{definition.name}.yaml: {problems[0]}")
     return spec
 
 
@@ -79,7 +73,7 @@ def conform_to_schema(table: pd.DataFrame, schema: dict[str, str], product: str)
     return out.reset_index(drop=True)
 
 
-def _scored(settings: Settings, definition: ProductDefinition, day: date) -> tuple[pd.DataFrame, ModelSpec, Any]:
+def _scored(settings: Settings, definition: ProductSpec, day: date) -> tuple[pd.DataFrame, ModelSpec, Any]:
     from datafactory.modeling.scoring import champion, predict
     from datafactory.modeling.tracking import use_tracking
 
@@ -88,7 +82,7 @@ def _scored(settings: Settings, definition: ProductDefinition, day: date) -> tup
     use_tracking(settings, spec.name)
     ref = champion(spec.name)
     features = build_features(spec, zones, day).reset_index(drop=True)
-    outputs = predict(ref, features, spec.raw, logical_date=day, zones=zones)
+    outputs = predict(ref, features, spec, logical_date=day, zones=zones)
     scored = pd.concat([features.drop(columns=list(outputs.columns), errors="ignore"), outputs], axis=1)
     scored["model_version"] = str(ref.version)
     if definition.reasons:
@@ -112,7 +106,7 @@ def _reasons(ref: Any, features: pd.DataFrame, reasons: Reasons) -> pd.Series:
     return top_reasons(effects, reasons.labels, reasons.top)
 
 
-def build_table(settings: Settings, definition: ProductDefinition, day: date) -> Built:
+def build_table(settings: Settings, definition: ProductSpec, day: date) -> Built:
     parameters = {"as_of": day.isoformat(), "k": definition.pii.k}
     if definition.is_model:
         scored, spec, ref = _scored(settings, definition, day)
@@ -129,5 +123,5 @@ def build_table(settings: Settings, definition: ProductDefinition, day: date) ->
             tables[source] = path
         table = run_sql(definition.output, tables, parameters)
         inputs, model = definition.inputs, None
-    table = apply_grades(table, definition.grades)
+    table = apply_grades(table, definition.grade_list)
     return Built(conform_to_schema(table, definition.schema, definition.name), list(inputs), model)

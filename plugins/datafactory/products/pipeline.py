@@ -21,7 +21,6 @@ import pandas as pd
 
 from datafactory.products.build import build_table
 from datafactory.products.review import Policy, review_table
-from datafactory.products.spec import ProductDefinition, definition
 from datafactory.products.store import ObjectStore, open_store
 from datafactory.products.versioning import (
     APPROVED,
@@ -31,7 +30,7 @@ from datafactory.products.versioning import (
     read_decision,
 )
 from datafactory.settings import Settings
-from datafactory.specs import load_products, load_suite
+from datafactory.specs import ProductSpec, load_products, load_suite
 from datafactory.zones import Zones, write_json_atomic
 
 TABLE, BUILD, VALIDATION, REVIEW = "table.parquet", "build.json", "validation.json", "review.json"
@@ -41,11 +40,11 @@ class ProductRejectedError(RuntimeError):
     """The product failed its quality suite or the output review; nothing was published."""
 
 
-def load_definition(settings: Settings, name: str) -> ProductDefinition:
+def load_definition(settings: Settings, name: str) -> ProductSpec:
     products = load_products(settings.repo)
     if name not in products:
         raise LookupError(f"no product {name!r}; products are {', '.join(sorted(products))}")
-    return definition(products[name])
+    return products[name]
 
 
 def product_store(settings: Settings) -> ObjectStore:
@@ -61,7 +60,7 @@ class ProductRun:
     """One run of one product: where its stages leave their results, and its review report."""
 
     settings: Settings
-    definition: ProductDefinition
+    definition: ProductSpec
     day: date
     run_id: str
 
@@ -140,7 +139,7 @@ def validate(run: ProductRun) -> dict[str, Any]:
     return result
 
 
-def review_policy(d: ProductDefinition) -> Policy:
+def review_policy(d: ProductSpec) -> Policy:
     return Policy(
         allowed_columns=list(d.schema),
         forbidden_columns=d.pii.forbidden_columns,

@@ -4,7 +4,6 @@ objects. Each loader raises `SpecError` with one `path: field: problem` line."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +12,12 @@ from pydantic import ValidationError
 
 from datafactory.specs.base import SpecError, spec_error
 from datafactory.specs.feed import ColumnSpec, FileOptions, PiiRule, SourceSpec
+from datafactory.specs.model import FAMILIES, ModelSpec, model_spec
+from datafactory.specs.product import ProductSpec
 from datafactory.specs.suite import SEVERITIES, ExpectationSpec, SuiteSpec
 
 __all__ = [
+    "FAMILIES",
     "SEVERITIES",
     "ColumnSpec",
     "ExpectationSpec",
@@ -26,33 +28,14 @@ __all__ = [
     "SourceSpec",
     "SpecError",
     "SuiteSpec",
+    "load_model",
     "load_models",
+    "load_product",
     "load_products",
     "load_source",
     "load_sources",
     "load_suite",
 ]
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    name: str
-    folder: Path
-    raw: dict[str, Any]
-
-    @property
-    def inputs(self) -> list[str]:
-        return list(self.raw["inputs"])
-
-    @property
-    def features_sql(self) -> str:
-        return (self.folder / self.raw.get("features", "features.sql")).read_text()
-
-
-@dataclass(frozen=True)
-class ProductSpec:
-    name: str
-    raw: dict[str, Any]
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
@@ -85,15 +68,40 @@ def load_sources(repo: Path) -> dict[str, SourceSpec]:
     return {spec.name: spec for spec in specs}
 
 
+def load_model(folder: Path) -> ModelSpec:
+    """`<folder>/model.yaml`, typed by its family; its SQL and card are read from `folder`."""
+    path = folder / "model.yaml"
+    raw = read_yaml(path)
+    try:
+        spec = model_spec(raw)
+    except ValidationError as exc:
+        raise spec_error(path, exc) from exc
+    except SpecError as exc:  # an unknown family: no model to validate against
+        raise SpecError(f"{path}: {exc}") from exc
+    if spec.scenario != folder.name:
+        raise SpecError(f"{path}: scenario: {spec.scenario!r} differs from the folder name {folder.name!r}")
+    return spec.located(folder)
+
+
 def load_models(repo: Path) -> dict[str, ModelSpec]:
-    return {
-        p.parent.name: ModelSpec(p.parent.name, p.parent, read_yaml(p))
-        for p in sorted((repo / "models").glob("*/model.yaml"))
-    }
+    specs = [load_model(path.parent) for path in sorted((repo / "models").glob("*/model.yaml"))]
+    return {spec.name: spec for spec in specs}
+
+
+def load_product(path: Path) -> ProductSpec:
+    raw = read_yaml(path)
+    try:
+        spec = ProductSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise spec_error(path, exc) from exc
+    if spec.name != path.stem:
+        raise SpecError(f"{path}: name: {spec.name!r} differs from the file name {path.stem!r}")
+    return spec
 
 
 def load_products(repo: Path) -> dict[str, ProductSpec]:
-    return {p.stem: ProductSpec(p.stem, read_yaml(p)) for p in sorted((repo / "products").glob("*.yaml"))}
+    specs = [load_product(path) for path in sorted((repo / "products").glob("*.yaml"))]
+    return {spec.name: spec for spec in specs}
 
 
 def load_suite(repo: Path, suite: str) -> SuiteSpec:
@@ -104,4 +112,3 @@ def load_suite(repo: Path, suite: str) -> SuiteSpec:
         raise SpecError(f"{path}: {exc}") from exc
     except ValidationError as exc:
         raise spec_error(path, exc) from exc
-

@@ -8,10 +8,12 @@ from datafactory.modeling.families.binary import BinaryFamily
 from datafactory.modeling.families.ordinal import OrdinalFamily
 from datafactory.modeling.families.regression import RegressionFamily
 from datafactory.modeling.families.scorecard import ScorecardFamily
+from datafactory.specs.model import FAMILIES
 
 _FAMILIES: dict[str, type[Family]] = {
     f.name: f for f in (BinaryFamily, OrdinalFamily, ScorecardFamily, RegressionFamily)
 }
+assert tuple(_FAMILIES) == FAMILIES, "every family in specs/model.py needs its implementation here"
 
 
 def family_for(config: TrainingConfig) -> Family:

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from datafactory.modeling.config import TrainingConfig
+from datafactory.specs.model import MODEL_TYPES, ModelSpec
 
 
 class TrainingDataError(ValueError):
@@ -32,12 +33,19 @@ class HoldoutView:
 
 
 class Family:
-    name: ClassVar[str]
+    spec: ClassVar[type[ModelSpec]]  # the family's model spec: its name, algorithms, baselines and metrics
     primary: ClassVar[str]  # the output `score()` returns and PSI watches
     primary_is_discrete: ClassVar[bool] = False
+    name: ClassVar[str]
     algorithms: ClassVar[tuple[str, ...]]
     baselines: ClassVar[tuple[str, ...]]
     metric_names: ClassVar[tuple[str, ...]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # What a family offers is declared once, in its spec (specs/model.py).
+        cls.name = next(name for name, spec in MODEL_TYPES.items() if spec is cls.spec)
+        cls.algorithms, cls.baselines, cls.metric_names = cls.spec.algorithms, cls.spec.baselines, cls.spec.metric_names
 
     def target(self, values: pd.Series, config: TrainingConfig) -> np.ndarray:
         raise NotImplementedError

@@ -22,6 +22,11 @@ from datafactory.modeling.estimators import (
 from datafactory.modeling.families.base import Family, HoldoutView, binary_target, check_both_classes
 from datafactory.modeling.metrics import binary_metrics
 from datafactory.modeling.plots import roc_svg
+from datafactory.specs.model import BinaryModel, BinaryOptions
+
+
+def _options(config: TrainingConfig) -> BinaryOptions:
+    return config.options  # type: ignore[return-value]  # a binary config carries binary options
 
 
 @dataclass
@@ -56,14 +61,11 @@ def fit_logistic(x: pd.DataFrame, y: np.ndarray) -> LinearBinary:
 
 
 class BinaryFamily(Family):
-    name = "binary"
+    spec = BinaryModel
     primary = "probability"
-    algorithms = ("lightgbm",)
-    baselines = ("logistic_regression",)
-    metric_names = ("auc", "ks", "gini", "pr_auc", "precision_at_cutoff", "recall_at_cutoff")
 
     def target(self, values: pd.Series, config: TrainingConfig) -> np.ndarray:
-        return binary_target(values, config.options.get("positive"), config.scenario)
+        return binary_target(values, _options(config).positive, config.scenario)
 
     def check_split(self, y_train: np.ndarray, y_test: np.ndarray, config: TrainingConfig) -> None:
         super().check_split(y_train, y_test, config)
@@ -77,7 +79,7 @@ class BinaryFamily(Family):
         return fit_logistic(x, y)
 
     def evaluate(self, y: np.ndarray, outputs: pd.DataFrame, config: TrainingConfig) -> dict[str, float]:
-        cutoff = float(config.options.get("operating_cutoff", 0.5))
+        cutoff = _options(config).operating_cutoff
         return binary_metrics(y, outputs["probability"].to_numpy(), cutoff)
 
     def artifacts(self, view: HoldoutView) -> dict[str, Any]:

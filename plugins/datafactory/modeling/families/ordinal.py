@@ -26,6 +26,7 @@ from datafactory.modeling.estimators import (
 from datafactory.modeling.families.base import Family, HoldoutView, TrainingDataError
 from datafactory.modeling.metrics import confusion, grading_cost_matrix, ordinal_metrics
 from datafactory.modeling.plots import confusion_svg
+from datafactory.specs.model import OrdinalModel, OrdinalOptions
 
 
 @dataclass(frozen=True)
@@ -48,11 +49,11 @@ class Grading:
         return pd.DataFrame({"grade": np.array(self.classes, dtype=object)[rank], "grade_rank": rank}, index=index)
 
 
-def grading_for(values: pd.Series, options: dict[str, Any]) -> Grading:
+def grading_for(values: pd.Series, options: OrdinalOptions) -> Grading:
     """The spec's classes, in their order; without declared classes (modellers' own tables), the
     target's own values in sorted order."""
     seen = {str(v) for v in values.dropna().unique()}
-    declared = tuple(str(c) for c in options.get("classes") or ())
+    declared = options.classes
     if declared:
         unknown = sorted(seen - set(declared))
         if unknown:
@@ -64,12 +65,11 @@ def grading_for(values: pd.Series, options: dict[str, Any]) -> Grading:
         classes = tuple(str(v) for v in ordered)
     if len(classes) < 3:
         raise TrainingDataError(f"an ordinal target needs at least 3 classes; '{values.name}' has {len(classes)}")
-    costs = options.get("costs") or {}
-    high = [classes.index(c) for c in options.get("high_risk") or () if c in classes]
+    high = [classes.index(c) for c in options.high_risk if c in classes]
     return Grading(
         classes=classes,
-        under_per_step=float(costs.get("under_grade_per_step", 1.0)),
-        over_per_step=float(costs.get("over_grade_per_step", 1.0)),
+        under_per_step=float(options.costs.under_grade_per_step),
+        over_per_step=float(options.costs.over_grade_per_step),
         high_risk_from=min(high) if high else len(classes) - max(1, len(classes) // 3),
     )
 
@@ -96,12 +96,9 @@ class LinearGrader:
 
 
 class OrdinalFamily(Family):
-    name = "ordinal"
+    spec = OrdinalModel
     primary = "grade_rank"
     primary_is_discrete = True
-    algorithms = ("lightgbm",)
-    baselines = ("logistic_regression",)
-    metric_names = ("macro_f1", "accuracy", "under_grading_cost", "high_risk_under_graded_rate")
 
     def __init__(self) -> None:
         self._grading: Grading | None = None
@@ -112,7 +109,7 @@ class OrdinalFamily(Family):
         return self._grading
 
     def target(self, values: pd.Series, config: TrainingConfig) -> np.ndarray:
-        self._grading = grading_for(values, config.options)
+        self._grading = grading_for(values, config.options)  # type: ignore[arg-type]
         rank = {c: i for i, c in enumerate(self._grading.classes)}
         return values.astype(str).map(rank).to_numpy(dtype=int)
 

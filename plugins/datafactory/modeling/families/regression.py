@@ -27,8 +27,7 @@ from datafactory.modeling.estimators import (
 from datafactory.modeling.families.base import Family, HoldoutView, TrainingDataError
 from datafactory.modeling.metrics import regression_metrics
 from datafactory.modeling.plots import actual_vs_predicted_svg
-
-TRANSFORMS = ("none", "log")
+from datafactory.specs.model import RegressionModel, RegressionOptions
 
 
 @dataclass(frozen=True)
@@ -76,20 +75,15 @@ class LinearRegressor:
 
 
 class RegressionFamily(Family):
-    name = "regression"
+    spec = RegressionModel
     primary = "prediction"
-    algorithms = ("lightgbm",)
-    baselines = ("ridge",)
-    metric_names = ("mae", "mape", "r2")
 
     def _scale(self, config: TrainingConfig, x: pd.DataFrame | None = None) -> TargetScale:
-        transform = str(config.options.get("target_transform", "none"))
-        if transform not in TRANSFORMS:
-            raise TrainingDataError(f"{config.scenario}: target_transform must be one of {', '.join(TRANSFORMS)}")
-        per = config.options.get("target_per")
+        options: RegressionOptions = config.options  # type: ignore[assignment]
+        per = options.target_per
         if per is not None and x is not None and per not in x.columns:
             raise TrainingDataError(f"{config.scenario}: target_per column '{per}' is not a numeric feature")
-        return TargetScale(transform, per)
+        return TargetScale(options.target_transform, per)
 
     def target(self, values: pd.Series, config: TrainingConfig) -> np.ndarray:
         numbers = pd.to_numeric(values, errors="coerce")

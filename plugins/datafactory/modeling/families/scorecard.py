@@ -6,7 +6,6 @@ and grade cut-offs, so champion and challenger are compared and published on the
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +28,7 @@ from datafactory.modeling.families.binary import fit_logistic
 from datafactory.modeling.metrics import ranking_metrics
 from datafactory.modeling.plots import roc_svg
 from datafactory.modeling.woe import BinningRules, FeatureBinning, fit_binnings
+from datafactory.specs.model import ScorecardModel, ScorecardOptions
 
 
 @dataclass(frozen=True)
@@ -51,24 +51,12 @@ class Scaling:
         return self.offset - self.factor * np.asarray(logit_bad, dtype=float)
 
 
-def scaling_from(options: dict[str, Any]) -> Scaling:
-    raw = options.get("scaling") or {}
-    try:
-        return Scaling(float(raw["base_points"]), float(raw["base_odds"]), float(raw["pdo"]))
-    except (KeyError, TypeError, ValueError) as exc:
-        raise TrainingDataError("scorecard needs scaling: {base_points, base_odds, pdo} in model.yaml") from exc
+def scaling_from(spec: ScorecardOptions) -> Scaling:
+    return Scaling(float(spec.scaling.base_points), float(spec.scaling.base_odds), float(spec.scaling.pdo))
 
 
-def grades_from(options: dict[str, Any]) -> list[tuple[str, float]]:
-    """Grades best first with the lowest points each needs; the last grade takes everything below."""
-    raw = options.get("grades") or {}
-    grades = [(str(name), -math.inf if low is None else float(low)) for name, low in raw.items()]
-    if len(grades) < 2 or grades[-1][1] != -math.inf:
-        raise TrainingDataError("scorecard grades: list at least two grades, best first, the last with null")
-    lows = [low for _, low in grades]
-    if any(a <= b for a, b in itertools.pairwise(lows)):
-        raise TrainingDataError(f"scorecard grades must need fewer points from best to worst: {raw}")
-    return grades
+def _options(config: TrainingConfig) -> ScorecardOptions:
+    return config.options  # type: ignore[return-value]  # a scorecard config carries scorecard options
 
 
 def grade_of(points: np.ndarray, grades: list[tuple[str, float]]) -> np.ndarray:
@@ -181,14 +169,11 @@ def grade_table(y: np.ndarray, outputs: pd.DataFrame, grades: list[tuple[str, fl
 
 
 class ScorecardFamily(Family):
-    name = "scorecard"
+    spec = ScorecardModel
     primary = "points"
-    algorithms = ("woe_logistic", "lightgbm")
-    baselines = ("logistic_regression",)
-    metric_names = ("auc", "ks", "gini")
 
     def target(self, values: pd.Series, config: TrainingConfig) -> np.ndarray:
-        return binary_target(values, config.options.get("positive"), config.scenario)
+        return binary_target(values, _options(config).positive, config.scenario)
 
     def check_split(self, y_train: np.ndarray, y_test: np.ndarray, config: TrainingConfig) -> None:
         super().check_split(y_train, y_test, config)
@@ -196,7 +181,8 @@ class ScorecardFamily(Family):
 
     def fit(self, algorithm: str, params: dict[str, Any], x: pd.DataFrame, y: np.ndarray, config: TrainingConfig):
         self.check_algorithm(algorithm, config)
-        scaling, grades = scaling_from(config.options), grades_from(config.options)
+        options = _options(config)
+        scaling, grades = scaling_from(options), options.grade_floors
         if algorithm == "woe_logistic":
             return fit_woe_scorecard(x, y, params, scaling, grades)
         return BoosterScorecard(fit_booster(x, y, params, objective="binary"), scaling, grades)
