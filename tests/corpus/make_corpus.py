@@ -972,9 +972,10 @@ def incidents_xlsx() -> None:
     case(
         "incidents_xlsx",
         "The service desk's XLSX on the real sup_incidents spec: real date cells and ISO text; a full-width "
-        "severity (NFKC by default for numbers); a float cell 3.0; 'Complaint' in the wrong case and a lower-case "
-        "USCC (the real spec declares no case folding, so both are quarantined); a future date; an older copy of "
-        "a key; a slashed date the spec does not declare; an extra column with staff names, dropped.",
+        "severity (NFKC by default for numbers); a float cell 3.0; a lower-case USCC (the spec declares NFKC and "
+        "upper case: kept, folded); 'Complaint' in the wrong case (kind is free text: not in the set); a future "
+        "date; an older copy of a key; a slashed date the spec does not declare; an extra column with staff "
+        "names, dropped.",
         feed="sup_incidents",
         suite="sup_incidents",
         rows_in=8,
@@ -984,7 +985,7 @@ def incidents_xlsx() -> None:
             "INC-002": conformed(incident_date=dt.date(2026, 10, 6), severity=2),
             "INC-003,": quarantined("not_be_in_future(incident_date)"),
             "INC-004,": quarantined("in_set(kind)"),
-            "INC-005,": quarantined("well_formed_uscc(uscc)"),
+            "INC-005": conformed(uscc=DL[4]),
             "2026-11-01 22:00:00": quarantined("unique"),
             "INC-006": conformed(severity=2),
             "INC-007,": quarantined("incident_date"),
@@ -1134,6 +1135,89 @@ def outcomes_bom_padded_header() -> None:
     )
 
 
+def outcomes_copyb_concatenated() -> None:
+    first, second = outcomes_rows(YY[:3]), outcomes_rows(YY[3:6], 1)
+    part_a = "".join(records([OUT_HEADER, *first])) + "\x1a"
+    part_b = "".join(records([OUT_HEADER, *second])) + "\x1a"
+    text = part_a + part_b  # `copy /b a.csv+b.csv all.csv`: each part keeps its ^Z, glued to the next header
+    name = f"sup_outcomes_{STAMP}.csv"
+    lines = [*records([OUT_HEADER, *first]), "\x1a" + records([OUT_HEADER])[0], *records(second), "\x1a"]
+    assert "".join(lines) == text
+    case(
+        "outcomes_copyb_concatenated",
+        "Two GBK exports joined with `copy /b a.csv+b.csv`: the first part's ^Z end-of-file marker is glued to "
+        "the second part's header line, and the second part ends with its own ^Z. Both layout lines are rows "
+        "quarantined with what they are; the six data rows conform.",
+        feed="sup_outcomes",
+        suite="sup_outcomes",
+        rows_in=8,
+        files={name: text.encode("gbk")},
+        expect={
+            **{f"{c}|2026-10": conformed(is_bad=i % 2) for i, c in enumerate(YY[:3])},
+            **{f"{c}|2026-10": conformed(is_bad=(i + 1) % 2) for i, c in enumerate(YY[3:6])},
+            "\x1auscc": quarantined(["end-of-file marker", "repeated header"]),
+            "\x1a": quarantined("end-of-file marker"),
+        },
+        shuffle=shuffle_spec(name, "gbk", lines, [1, 2, 3, 5, 6, 7]),
+    )
+
+
+def outcomes_duplicate_copy() -> None:
+    rows = outcomes_rows(YY[6:10])
+    data = "".join(records([OUT_HEADER, *rows])).encode("gbk")
+    names = [f"sup_outcomes_{STAMP}.csv", f"sup_outcomes_{STAMP} (1).csv"]
+    case(
+        "outcomes_duplicate_copy",
+        "The same export dropped twice, the second time as a browser's 'file (1).csv' copy: the same bytes are "
+        "one delivery, so its rows count once: one file lands, the other is a duplicate (which is immaterial).",
+        feed="sup_outcomes",
+        suite="sup_outcomes",
+        rows_in=4,
+        files={names[0]: data, names[1]: data},
+        expect={
+            **{f"{c}|2026-10": conformed(is_bad=i % 2) for i, c in enumerate(YY[6:10])},
+            "files": {" | ".join(names): {"outcomes": ["duplicate", "landed"]}},
+        },
+    )
+
+
+def gas_units_and_offsets() -> None:
+    rows = [
+        ["G-0201", "HZ-B0014", "2026-10", "12.5", "湖州市民中心", "2026-11-02 07:00:00"],
+        ["G-0202", "HZ-B0015", "2026-10", "12.5立方米", "吴兴区档案馆", "2026-11-02T07:00:00+08:00"],
+        ["G-0203", "HZ-B0016", "2026-10", "1.2万立方米", "南浔区医院", "2026-11-01T23:00:00Z"],
+        ["G-0204", "HZ-B0017", "2026-10", "12.5m³", "德清县图书馆", "2026-11-02 07:00:00.5"],
+        ["G-0205", "HZ-B0018", "2026-10", "12.5 M3", "长兴县政府", "2026-11-02 07:01:00"],
+        ["G-0206", "HZ-B0019", "2026-10", "12.5吨", "安吉县医院", "2026-11-02 07:02:00"],
+        ["G-0207", "HZ-B0020", "2026-10", "12.5kWh", "湖州市体育馆", "2026-11-02 07:03:00"],
+    ]
+    lines = records([GAS_HEADER, *rows])
+    data = "\ufeff".encode() + "".join(lines).encode("utf-8")
+    name = f"bld_gas_monthly_{STAMP}.csv"
+    case(
+        "gas_units_and_offsets",
+        "Gas volumes typed with units (立方米, 万立方米, m³, ' M3') on a column declared in m3 accepting those "
+        "units; a weight (吨) and an energy unit (kWh) are not volumes and are quarantined. Timestamps with a "
+        "+08:00 offset and with Z are read as China time (UTC+8), as the factory's timestamps are.",
+        feed="bld_gas_monthly",
+        overrides={"columns": {"m3": {"kind": "float", "unit": "m3", "accept_units": ["m3", "立方米", "万立方米"]}}},
+        suite="bld_gas_monthly",
+        references=REF_BUILDINGS,
+        rows_in=7,
+        files={name: data, name + ".ok": control(data, 7)},
+        expect={
+            "G-0201|2026-10": conformed(m3=12.5, updated_at=dt.datetime(2026, 11, 2, 7)),
+            "G-0202|2026-10": conformed(m3=12.5, updated_at=dt.datetime(2026, 11, 2, 7)),
+            "G-0203|2026-10": conformed(m3=12000.0, updated_at=dt.datetime(2026, 11, 2, 7)),
+            "G-0204|2026-10": conformed(m3=12.5, updated_at=dt.datetime(2026, 11, 2, 7, 0, 0, 500000)),
+            "G-0205|2026-10": conformed(m3=12.5),
+            "G-0206,": quarantined("m3"),
+            "G-0207,": quarantined("m3"),
+        },
+        shuffle=shuffle_spec(name, "utf-8-sig", lines, list(range(1, 8))),
+    )
+
+
 def write_all() -> None:
     for build in (
         elec_gbk_control,
@@ -1158,6 +1242,9 @@ def write_all() -> None:
         buildings_xlsx,
         tax_wan_units,
         outcomes_bom_padded_header,
+        outcomes_copyb_concatenated,
+        outcomes_duplicate_copy,
+        gas_units_and_offsets,
     ):
         build()
     for name, spec in CASES.items():
