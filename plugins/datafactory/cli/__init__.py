@@ -8,11 +8,11 @@ import sys
 from rich.console import Console
 from rich.markup import escape
 
-from datafactory.cli import model, products, pulls, quarantine, run, simulate
+from datafactory.cli import check, model, products, pulls, quarantine, run, simulate
 from datafactory.cli.errors import one_line
 
 console = Console(stderr=True)
-COMMANDS = (run, pulls, products, model, quarantine, simulate)
+COMMANDS = (run, pulls, products, model, quarantine, simulate, check)
 
 
 def main(argv: list[str] | None = None) -> int:
