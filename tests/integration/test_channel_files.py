@@ -193,3 +193,84 @@ def test_renamed_headers_map_when_known_and_quarantine_the_file_when_not(setting
     assert bad.outcome == "quarantined" and "schema drift" in bad.reason and "renames:" in bad.reason
     raw = pd.read_parquet(Zones(settings.home).raw_partition(spec.name, FIRST))
     assert list(raw.columns) == list(spec.columns)
+
+
+def test_every_file_in_the_drop_is_taken_or_reported_once(settings):
+    landing = LocalLanding(settings.home / "landing")
+    spec = _file_specs(settings)["sup_outcomes"]
+    frame = day_tables(settings.seed, SCALE, FIRST, 0)["sup_outcomes"]
+    data = render_csv(frame, list(frame.columns), "gbk")
+    landing.write(f"sup_outcomes/SUP_OUTCOMES_{FIRST:%Y%m%d}.CSV", data)  # upper case: taken
+    landing.write(
+        f"sup_outcomes/区县/sup_outcomes_{FIRST:%Y%m%d}_b.csv", render_csv(frame.head(2), list(frame.columns), "gbk")
+    )
+    for name in (
+        "readme.txt",
+        f"sup_outcomes_{FIRST:%Y%m%d}.xls",
+        "bundle.zip",
+        "用电量_20261001.CSV",
+        "orphan.csv.ok",
+    ):
+        landing.write(f"sup_outcomes/{name}", b"x")
+    landing.write(f"sup_outcomes/sup_outcomes_{FIRST + timedelta(days=1):%Y%m%d}.txt", b"later")  # waits
+    first = _pull(settings, spec, FIRST, landing)
+    assert first.rows == len(frame)  # the subfolder's two rows repeat identities already landed
+    ledger = Ledger(sa.create_engine(settings.state_url))
+    receipts = {r.name.rsplit("/", 1)[-1]: r for r in ledger.file_receipts(spec.name)}
+    assert receipts[f"SUP_OUTCOMES_{FIRST:%Y%m%d}.CSV"].outcome == "landed"
+    assert receipts[f"sup_outcomes_{FIRST:%Y%m%d}_b.csv"].outcome == "landed"
+    ignored = {n: r.reason for n, r in receipts.items() if r.outcome == "ignored"}
+    assert set(ignored) == {
+        "readme.txt",
+        f"sup_outcomes_{FIRST:%Y%m%d}.xls",
+        "bundle.zip",
+        "用电量_20261001.CSV",
+        "orphan.csv.ok",
+    }
+    assert (
+        "not a data file: .txt" in ignored["readme.txt"] and "old Excel" in ignored[f"sup_outcomes_{FIRST:%Y%m%d}.xls"]
+    )
+    assert "does not match the feed's pattern" in ignored["用电量_20261001.CSV"]
+    assert "control file without its data file" in ignored["orphan.csv.ok"]
+    assert "readme.txt: ignored" in ledger.history(spec.name)[0].message
+    second = _pull(settings, spec, FIRST + timedelta(days=1), landing)
+    later = [r for r in ledger.file_receipts(spec.name) if r.logical_date == FIRST + timedelta(days=1)]
+    assert [r.name.rsplit("/", 1)[-1] for r in later] == [f"sup_outcomes_{FIRST + timedelta(days=1):%Y%m%d}.txt"]
+    assert second.rows == 0 and "readme.txt" not in (ledger.history(spec.name)[0].message or "")
+
+
+@pytest.mark.parametrize(
+    "control,reason",
+    [
+        (b'{"rows": "1,204"}', "control file is invalid: 'rows' must be a whole number"),
+        (b'{"rows": "abc"}', "control file is invalid: 'rows' must be a whole number"),
+        (b"not json", "control file is not readable JSON"),
+        (b"[1, 2]", "control file is not readable JSON"),
+    ],
+)
+def test_an_invalid_control_file_quarantines_its_file_and_the_pull_is_recorded(settings, control, reason):
+    landing = LocalLanding(settings.home / "landing")
+    spec = _file_specs(settings)["bld_gas_monthly"]
+    frame = day_tables(settings.seed, SCALE, FIRST, 0)["bld_gas_monthly"]
+    name = f"bld_gas_monthly/bld_gas_monthly_{FIRST:%Y%m%d}.csv"
+    landing.write(name, render_csv(frame, list(frame.columns), "utf-8-sig"))
+    landing.write(name + ".ok", control)
+    result = _pull(settings, spec, FIRST, landing)
+    assert result.rows == 0 and result.rows_quarantined == len(frame)
+    ledger = Ledger(sa.create_engine(settings.state_url))
+    assert ledger.successful_pull(spec.name, FIRST) is not None
+    (receipt,) = ledger.file_receipts(spec.name)
+    assert receipt.outcome == "quarantined" and receipt.reason.startswith(reason)
+
+
+def test_a_control_file_with_a_bom_and_rows_as_digits_is_accepted(settings):
+    landing = LocalLanding(settings.home / "landing")
+    spec = _file_specs(settings)["bld_gas_monthly"]
+    frame = day_tables(settings.seed, SCALE, FIRST, 0)["bld_gas_monthly"]
+    data = render_csv(frame, list(frame.columns), "utf-8-sig")
+    name = f"bld_gas_monthly/bld_gas_monthly_{FIRST:%Y%m%d}.csv"
+    landing.write(name, data)
+    landing.write(
+        name + ".ok", b"\xef\xbb\xbf" + json.dumps({"rows": f" {len(frame)} ", "bytes": str(len(data))}).encode()
+    )
+    assert _pull(settings, spec, FIRST, landing).rows == len(frame)

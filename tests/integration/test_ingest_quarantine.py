@@ -100,3 +100,21 @@ def test_a_crash_before_the_ledger_commit_takes_the_same_files_again_exactly_onc
     landed = pd.concat(pd.read_parquet(p) for p in sorted((settings.home / "raw" / SPEC.name).glob("ds=*")))
     assert landed["visit_id"].tolist() == ["V1", "V2"]
     assert [r.outcome for r in ledger.file_receipts(SPEC.name)] == ["landed", "landed"]
+
+
+def test_readmitted_rows_of_a_personal_feed_are_decrypted_reparsed_and_protected(settings):
+    from datafactory.quality.release import list_quarantine, release
+
+    landing = LocalLanding(settings.home / "landing")
+    good = _csv([["V1", IDS[0], "12.5", "2026-11-01 08:00:00"]])
+    landing.write("clinic_visits/clinic_visits_20261101.csv", good + f"V2,{IDS[1]},3,2026-11-01 09:00:00,\n".encode())
+    assert _pull(settings, landing).rows_quarantined == 1
+    zones = Zones(settings.home)
+    (entry,) = list_quarantine(zones, SPEC.name, DAY)
+    assert entry.reasons == {"malformed row: expected 4 fields, got 5": 1}
+    fixed = SPEC.revised(options={**SPEC.options.model_dump(), "trailing_delimiter": True})
+    moved = release(fixed, {}, DAY, zones, pseudonym_key=b"k", sm4_key=SM4)  # not conformed yet: raw only
+    assert moved.readmitted == 1 and list_quarantine(zones, SPEC.name, DAY) == []
+    raw = pd.read_parquet(zones.raw_partition(SPEC.name, DAY))
+    assert raw["person_id"].tolist() == [pseudonym(i, b"k") for i in IDS] and raw["visit_id"].tolist() == ["V1", "V2"]
+    assert release(fixed, {}, DAY, zones, pseudonym_key=b"k", sm4_key=SM4).readmitted == 0

@@ -109,7 +109,7 @@ def release(
     """Release one feed's quarantined rows of `day`: first the parse-time rejects that now parse (see
     `readmit`), then everything in the validation quarantine is re-validated."""
     back = readmit(spec, day, zones, pseudonym_key, sm4_key)
-    if not zones.quarantine_partition(spec.name, day).exists() and back.checked:
+    if not zones.quarantine_partition(spec.name, day).exists() and zones.ingest_quarantine(spec.name, day).exists():
         # not conformed yet: re-admitted rows wait in the raw partition, and conform will judge them
         return ReleaseResult(spec.name, day.isoformat(), back.checked, 0, back.remaining, back.admitted)
     result = _release(spec, suite_json, day, zones)

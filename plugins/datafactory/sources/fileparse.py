@@ -34,7 +34,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import re
 from dataclasses import dataclass
 
 import pandas as pd
@@ -56,23 +55,27 @@ EOF_ROW = "end-of-file marker: a DOS ^Z byte (0x1A) after the last line, not dat
 TRAILING_VALUE = "malformed row: a value after the last header column (the trailing delimiter's field must be empty)"
 
 SUMMARY_MARKERS = ("合计", "小计", "总计", "平均", "备注")
-_SUMMARY_START = "^(" + "|".join(SUMMARY_MARKERS) + ")"
-_SPACES = r"[\s\x{3000}\x{00a0}]+"
+_GAP = r"[\s\x{3000}\x{00a0}]*"
+_SUMMARY_START = "^" + _GAP + "(" + "|".join(f"{a}{_GAP}{b}" for a, b in SUMMARY_MARKERS) + ")"
+_LABEL_COLUMNS = 3  # summary labels sit in the leading columns; exact labels are looked for there
 _EXACT_SUMMARY = sorted(
     {
-        f"{a}{gap}{b}{colon}"
+        f"{pad}{a}{gap}{b}{colon}{pad}"
         for a, b in SUMMARY_MARKERS
         for gap in ("", " ", "  ", "\u3000")
         for colon in ("", ":", "：")
+        for pad in ("", " ")
     }
     | {
-        f"{word}{colon}"
+        f"{pad}{word}{colon}{pad}"
+        for pad in ("", " ")
         for base in ("total", "subtotal", "sub-total", "sub total", "grand total")
         for word in (base, base.title(), base.upper(), base.capitalize())
         for colon in ("", ":")
     }
 )
-_EOF_TAIL = re.compile(r"\x1a[\x1a\r\n]*\Z")
+_EXACT_SET = pa.array(_EXACT_SUMMARY, type=pa.string())
+_LEAD_CHARS = pa.array(sorted({m[0] for m in SUMMARY_MARKERS} | {" ", "\t", "\u3000", "\u00a0"}), type=pa.string())
 _TITLE_LOOKAHEAD = 10
 _TRAIL = "\x00trailing{}"
 
@@ -241,9 +244,10 @@ def parse_csv(
     if not data:
         raise FileRejected("empty file")
     text, used = decode(data, encoding, accept_utf8)
-    eof = _EOF_TAIL.search(text)
+    tail = text.rstrip("\x1a\r\n")
+    eof = EOF_MARKER in text[len(tail) :]
     if eof:  # a DOS export's ^Z ends the file: the line before it is complete
-        text = text[: eof.start()]
+        text = text[: text.index(EOF_MARKER, len(tail))].rstrip("\x1a")
         if text and not text.endswith(("\n", "\r")):
             text += "\n"
     if "\x00" in text:
@@ -337,17 +341,29 @@ def _take(table: pa.Table, mask: pa.Array | None, reason: str, delimiter: str) -
 
 
 def _layout_rows(table: pa.Table, header: list[str], delimiter: str) -> tuple[pa.Table, list[tuple[str, str]]]:
-    """Blank, repeated-header and summary rows, found with Arrow compute over whole columns."""
+    """Blank, repeated-header and summary rows, found with Arrow compute over whole columns (a handful of
+    kernels per file; only the rows found are touched one by one).
+
+    Blank: every field empty. Repeated header: every cell equals its header name (after trimming).
+    Summary: the first non-empty cell starts with 合计/小计/总计/平均/备注 (spaces between the two
+    characters allowed), or one of the leading cells is exactly such a label or Total/Subtotal/Grand total
+    (the "大理市,小计,,200" shape)."""
     if table.num_rows == 0 or table.num_columns == 0:
         return table, []
     columns = [table.column(i) for i in range(table.num_columns)]
-    trimmed = [pc.utf8_trim_whitespace(c) for c in columns]
     blank = _all(pc.is_null(c) for c in columns)
-    repeated = _all(pc.fill_null(pc.equal(t, name), False) for t, name in zip(trimmed, header, strict=True))
-    exact = pa.array(_EXACT_SUMMARY, type=pa.string())
-    summary = _any(pc.is_in(t, value_set=exact) for t in trimmed)
-    leading = pc.replace_substring_regex(pc.coalesce(*columns), _SPACES, "")
-    summary = pc.or_(summary, pc.fill_null(pc.match_substring_regex(leading, _SUMMARY_START), False))
+    repeated = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(columns[0]), header[0]), False)
+    if pc.any(repeated).as_py():  # rare: confirm on the other columns
+        rest = (
+            pc.fill_null(pc.equal(pc.utf8_trim_whitespace(c), n), False) for c, n in zip(columns, header, strict=True)
+        )
+        repeated = pc.and_(repeated, _all(rest))
+    first = pc.coalesce(*columns)
+    leading = pc.fill_null(pc.is_in(pc.utf8_slice_codeunits(first, 0, 1), value_set=_LEAD_CHARS), False)
+    if pc.any(leading).as_py():  # only then the regex
+        leading = pc.fill_null(pc.match_substring_regex(first, _SUMMARY_START), False)
+    exact = _any(pc.is_in(c, value_set=_EXACT_SET) for c in columns[:_LABEL_COLUMNS])
+    summary = pc.or_(leading, pc.fill_null(exact, False))
     repeated = pc.and_(repeated, _not(blank))
     summary = pc.and_(summary, _not(pc.or_(blank, repeated)))
     found: list[tuple[str, str]] = []
