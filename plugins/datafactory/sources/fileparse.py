@@ -352,11 +352,9 @@ def _layout_rows(table: pa.Table, header: list[str], delimiter: str) -> tuple[pa
         return table, []
     columns = [table.column(i) for i in range(table.num_columns)]
     blank = _all(pc.is_null(c) for c in columns)
-    repeated = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(columns[0]), header[0]), False)
+    repeated = pc.fill_null(pc.equal(_trimmed(columns[0]), header[0]), False)
     if pc.any(repeated).as_py():  # rare: confirm on the other columns
-        rest = (
-            pc.fill_null(pc.equal(pc.utf8_trim_whitespace(c), n), False) for c, n in zip(columns, header, strict=True)
-        )
+        rest = (pc.fill_null(pc.equal(_trimmed(c), n), False) for c, n in zip(columns, header, strict=True))
         repeated = pc.and_(repeated, _all(rest))
     first = pc.coalesce(*columns)
     leading = pc.fill_null(pc.is_in(pc.utf8_slice_codeunits(first, 0, 1), value_set=_LEAD_CHARS), False)
@@ -372,6 +370,11 @@ def _layout_rows(table: pa.Table, header: list[str], delimiter: str) -> tuple[pa
     if found:
         table = table.filter(_not(pc.or_(pc.or_(blank, repeated), summary)))
     return table, found
+
+
+def _trimmed(column) -> pa.Array:
+    """Cells without surrounding blanks, or a ^Z glued on by `copy /b a.csv+b.csv` (two exports joined)."""
+    return pc.utf8_trim(column, characters=" \t\r\n\u3000\x1a")
 
 
 def _all(masks) -> pa.Array:

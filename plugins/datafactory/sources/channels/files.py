@@ -92,10 +92,31 @@ def examine(spec: SourceSpec, name: str, data: bytes, control: dict | None) -> E
     # Every value in a file is text, so drift is a matter of names, plus what a sample of values reads as.
     _, drift = align(parsed.table.slice(0, _DRIFT_SAMPLE_ROWS).to_pandas(), spec)
     if drift.blocking:
-        return Examined(None, None, f"schema drift: {drift.summary(spec.name)}", drift, parsed.rows_seen)
+        problem = _other_delimiter(parsed.table.column_names, spec.options.delimiter)
+        if problem and parsed.encoding.startswith("utf-16"):
+            problem = f"a UTF-16 file (Excel's 'Unicode text' export): {problem}"
+        return Examined(None, None, problem or f"schema drift: {drift.summary(spec.name)}", drift, parsed.rows_seen)
     return Examined(
         Unit(name, reader=_aligned_batches(parsed.table, spec)), parsed.rejected, None, drift, parsed.rows_seen
     )
+
+
+_DELIMITERS = {"\t": "tab", ";": "semicolon", "|": "pipe", ",": "comma"}
+
+
+def _other_delimiter(header: list[str], declared: str) -> str | None:
+    """When the header reads as one column holding another delimiter, say so rather than "drift"."""
+    if len(header) != 1:
+        return None
+    for delimiter, word in _DELIMITERS.items():
+        if delimiter != declared and header[0].count(delimiter) >= 1:
+            shown = json.dumps(delimiter)
+            return (
+                f"the header reads as one column: the file looks {word}-separated, not "
+                f"{_DELIMITERS.get(declared, repr(declared))}-separated; ask the provider for the declared "
+                f"delimiter, or declare `delimiter: {shown}` in the feed's options"
+            )
+    return None
 
 
 def parse_options(spec: SourceSpec) -> dict:
@@ -245,6 +266,8 @@ class FileDropChannel:
 
     def _control(self, name: str) -> dict:
         raw = self._retry(lambda: self.landing.read(name))
+        if not raw.strip(b" \t\r\n\xef\xbb\xbf"):  # an empty flag: "transfer finished", no counts to check
+            return {}
         try:
             control = json.loads(raw.decode("utf-8-sig"))
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
