@@ -32,7 +32,8 @@ def open_engine(url: str, variable: str) -> sa.Engine:
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise DatabaseConfigError(f"{variable}: cannot create {folder} for the SQLite file: {exc.strerror}") from exc
+            problem = f"{variable}: cannot create {folder} for the SQLite file: {exc.strerror}"
+            raise DatabaseConfigError(problem) from exc
     try:
         return sa.create_engine(parsed)
     except (sa.exc.NoSuchModuleError, ImportError) as exc:

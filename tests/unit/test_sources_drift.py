@@ -47,7 +47,7 @@ def test_unknown_rename_blocks_and_suggests_the_mapping():
 
 
 def test_retyped_columns_are_reported_not_coerced():
-    raw = _frame(period=[202601, 202602], amount=["1,234.50", "n/a"])
+    raw = _frame(period=[202601, 202602], amount=["1.234,50", "n/a"])  # a European decimal comma: no declared form
     frame, drift = align(raw, _spec())
     assert set(drift.retyped) == {"period", "amount"}
     assert "declared string, delivered int" in drift.retyped["period"]
@@ -56,6 +56,7 @@ def test_retyped_columns_are_reported_not_coerced():
 
 def test_text_that_reads_as_the_declared_kind_is_not_drift():
     assert not detect(_frame(amount=["1.5", "2"]), _spec().kinds).retyped
+    assert not detect(_frame(amount=["1,234.50", "２"]), _spec().columns).retyped  # thousands, full width
 
 
 @pytest.mark.parametrize(

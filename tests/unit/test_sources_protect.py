@@ -85,3 +85,29 @@ def test_bad_policies_name_the_spec_file(tmp_path, pii, message):
     with pytest.raises(SpecError, match=message) as raised:
         load_source(path)
     assert str(raised.value).startswith(f"{path}: ") and "\n" not in str(raised.value)
+
+
+def test_a_resident_id_written_full_width_padded_or_with_a_lower_case_x_is_one_person():
+    """Providers write the same ID differently; the check and the pseudonym see the declared normal form,
+    so the forms get one verdict and one joinable pseudonym (the spec declares NFKC and upper case)."""
+    plain = "34052419800101001X"
+    written = [plain, "３４０５２４１９８００１０１００１Ｘ", f"  {plain.lower()}\u3000", plain.lower()]
+    spec = SourceSpec(
+        name="uw",
+        channel="api",
+        table="uw",
+        keys=["application_id"],
+        watermark_column="updated_at",
+        columns={
+            "application_id": "string",
+            "updated_at": "timestamp",
+            "person_id": {"kind": "string", "normalize": "nfkc", "case": "upper"},
+        },
+        pii={"person_id": {"action": "pseudonymize", "validate": "resident_id"}},
+    )
+    frame = pd.DataFrame({"application_id": [f"A{i}" for i in range(len(written))], "person_id": written})
+    out = protect(frame, pii_rules(spec), KEY, None)
+    assert out["person_id"].tolist() == [pseudonym(plain, KEY)] * len(written)
+    assert out["person_id_valid"].tolist() == [1] * len(written)
+    # Read back as the raw zone holds it: the pseudonym is never re-cased by the column's declaration.
+    assert spec.landed_columns["person_id"].case is None and spec.columns["person_id"].case == "upper"

@@ -50,7 +50,7 @@ def evaluate(
         )
         failures = row_failures(len(raw), [], pd.Series(False, index=raw.index), {})
         return Evaluation(raw, [broken], failures.with_batch_failure([broken.label]), [broken], None)
-    typed, type_failures = coerce(raw, spec.columns)
+    typed, type_failures = coerce(raw, spec.landed_columns)
     if duplicates is None:
         duplicates = older_duplicates(typed, spec.keys, spec.watermark_column)
     outcomes, ge_result = validate_frame(typed, suite, parameters)

@@ -174,7 +174,7 @@ def _release_batch(
         raise ReleaseError(f"{spec.name} {day}: quarantine predates row tracking; rerun the ingest for that date")
     raw = read_partition(zones.raw_partition(spec.name, day))
     positions = held[ROW_COLUMN].to_numpy(dtype=np.int64)
-    typed_all, _ = coerce(raw, spec.columns)
+    typed_all, _ = coerce(raw, spec.landed_columns)
     duplicates = older_duplicates(typed_all, spec.keys, spec.watermark_column)  # judged within the whole batch
     rows = raw.iloc[positions].reset_index(drop=True)
     parameters = suite_parameters(suite_json, spec.name, day, zones, spec.row_count_tolerance, date.max)

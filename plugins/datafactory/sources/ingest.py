@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from datafactory.quality.parsing import parse_column
 from datafactory.sources.channels import ChannelError, Delivery, SchemaDriftError, Window
 from datafactory.sources.dedupe import SeenIdentities, identities
 from datafactory.sources.ledger import DRIFT, FAILED, SUCCESS, FileReceipt, Ledger, PullRecord
@@ -167,8 +168,9 @@ def _land(
             landed.repeats += int(repeated.sum())
             landed.rows += len(fresh)
             if len(fresh):
-                landed.watermark = advance(landed.watermark, fresh[spec.watermark_column])
-                landed.late += _late_rows(fresh[spec.watermark_column], before)
+                stamps = parse_column(fresh[spec.watermark_column], spec.columns[spec.watermark_column]).values
+                landed.watermark = advance(landed.watermark, stamps)
+                landed.late += _late_rows(stamps, before)
             writer.write(protect_rows(fresh.reset_index(drop=True)))
         seen.end_unit()
     if not writer.parts:  # nothing delivered: the partition still has the feed's columns
@@ -186,10 +188,9 @@ def _landed_identities(spec: SourceSpec, ledger: Ledger, zones: Zones, day: date
     return np.concatenate(found) if found else np.array([], dtype=np.uint64)
 
 
-def _late_rows(marks: pd.Series, before: datetime | None) -> int:
-    if before is None or marks.empty:
+def _late_rows(stamps: pd.Series, before: datetime | None) -> int:
+    if before is None or stamps.empty:
         return 0
-    stamps = pd.to_datetime(marks, errors="coerce", format="ISO8601")
     return int((stamps <= before).sum())
 
 

@@ -6,6 +6,10 @@ Actions per column (`pii:` in sources/<feed>.yaml):
 - `pseudonymize_and_encrypt`: the pseudonym in the column plus the SM4 token in `<column>_sm4`.
 `validate: resident_id | mobile` adds `<column>_valid` (1/0), computed on the raw value, because
 nothing downstream can check an identifier's check character once it is pseudonymized.
+
+Each value is first normalized as its column declares (NFKC, case, trimming), so a full-width or
+lower-case-x resident ID gets the same check verdict and the same pseudonym as its plain form:
+pseudonyms stay joinable across providers that write the same person differently.
 """
 
 from __future__ import annotations
@@ -14,9 +18,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from datafactory.quality.parsing import parse_column
 from datafactory.sources.pseudonymize import encrypt_column, pseudonymize_column
 from datafactory.sources.validators import VALIDATORS
-from datafactory.specs import SourceSpec
+from datafactory.specs import ColumnSpec, SourceSpec
 
 
 @dataclass(frozen=True)
@@ -24,11 +29,22 @@ class PiiRule:
     column: str
     action: str
     validate: str | None = None
+    declared: ColumnSpec | None = None  # how the raw text is normalized first (None: trimmed only)
 
 
 def pii_rules(spec: SourceSpec) -> list[PiiRule]:
     """The feed's personal fields; the spec model has already checked actions, checks and columns."""
-    return [PiiRule(column, rule.action, rule.validate_as) for column, rule in spec.pii.items()]
+    return [PiiRule(column, rule.action, rule.validate_as, spec.columns[column]) for column, rule in spec.pii.items()]
+
+
+def _normalized(values: pd.Series, declared: ColumnSpec) -> pd.Series:
+    """Text as the column declares it (a personal field is always text); nulls stay null."""
+    text = values.astype(object).where(values.notna(), None).map(lambda v: v if v is None else str(v))
+    return (
+        parse_column(text, declared.model_copy(update={"kind": "string"}))
+        .values.astype(object)
+        .where(values.notna().to_numpy(), None)
+    )
 
 
 def protect(frame: pd.DataFrame, rules: list[PiiRule], pseudonym_key: bytes, sm4_key: bytes | None) -> pd.DataFrame:
@@ -36,7 +52,7 @@ def protect(frame: pd.DataFrame, rules: list[PiiRule], pseudonym_key: bytes, sm4
     for rule in rules:
         if rule.column not in out:
             continue
-        raw = out[rule.column]
+        raw = _normalized(out[rule.column], rule.declared or ColumnSpec(kind="string"))
         if rule.validate:
             valid = VALIDATORS[rule.validate](raw).astype("Int64")
             out[f"{rule.column}_valid"] = valid.where(raw.notna())

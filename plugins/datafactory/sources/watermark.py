@@ -16,9 +16,12 @@ def pull_window(watermark: datetime | None, logical_date: date) -> tuple[datetim
     return watermark, upper
 
 
-def advance(watermark: datetime | None, values: pd.Series) -> datetime | None:
-    """The new watermark: the newest timestamp pulled, never moving backwards."""
-    stamps = pd.to_datetime(values, errors="coerce", format="ISO8601").dropna()
+def advance(watermark: datetime | None, stamps: pd.Series) -> datetime | None:
+    """The new watermark: the newest timestamp pulled (`stamps`, read as the watermark column declares),
+    never moving backwards."""
+    if not pd.api.types.is_datetime64_any_dtype(stamps):  # text: ISO 8601 only, never guessed per file
+        stamps = pd.to_datetime(stamps, errors="coerce", format="ISO8601")
+    stamps = stamps.dropna()
     if stamps.empty:
         return watermark
     newest = stamps.max().to_pydatetime()

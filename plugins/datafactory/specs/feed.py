@@ -190,10 +190,17 @@ class SourceSpec(Strict):
 
     def revised(self, **changes: Any) -> SourceSpec:
         """A copy with some fields changed, validated again (options follow a changed channel)."""
-        data = self.model_dump(by_alias=True)
+        data = self.model_dump(by_alias=True, exclude_unset=True)
         if "channel" in changes and "options" not in changes:
             data.pop("options")
         return SourceSpec.model_validate({**data, **changes})
+
+    @property
+    def landed_columns(self) -> dict[str, ColumnSpec]:
+        """The columns as the raw zone holds them: personal fields were normalized as declared, then
+        pseudonymized or encrypted at ingest, so they are read back as plain text (never re-cased)."""
+        plain = ColumnSpec(kind="string", normalize="none")
+        return {name: plain if name in self.pii else column for name, column in self.columns.items()}
 
     @property
     def kinds(self) -> dict[str, str]:
