@@ -103,15 +103,15 @@ class Service:
         call.consumer = consumer
         call.row.consumer_id, call.row.consumer = consumer.id, consumer.name
         spec = self.catalog.spec(name)
-        now = utcnow()
-        license_ = authorize(consumer, name, spec.authorized_for, china_day(now), bulk=bulk)
+        now = call.row.at
+        day = china_day(now)
+        license_ = authorize(consumer, name, spec.authorized_for, day, bulk=bulk)
         call.license = license_
         call.row.license_id, call.row.purpose = license_.id, license_.purpose
         wait = self.rates.take(license_.id, license_.rate_per_s, time.monotonic())
         if wait:
             raise Refusal(429, f"rate limit of {license_.rate_per_s:g} requests/s exceeded", {"Retry-After": str(wait)})
         if lookups:
-            day = china_day(now)
             if not self.quotas.known(license_.id, day):
                 used = await run_in_threadpool(keys_served, self.engine, license_.id, day_start_utc(day), LOOKUPS)
                 self.quotas.seed(license_.id, day, used)

@@ -10,14 +10,14 @@ replays: no call goes unrecorded.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import logging
+import os
 import queue
 import threading
 import time
 import uuid
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -47,8 +47,8 @@ class UsageRow:
     request_id: str = ""
 
     def record(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["request_id"] = self.request_id or uuid.uuid4().hex
+        out = {name: getattr(self, name) for name in COLUMNS}
+        out["request_id"] = self.request_id or os.urandom(16).hex()
         return out
 
 
@@ -56,20 +56,45 @@ COLUMNS = [f.name for f in fields(UsageRow)]
 
 
 def keys_hash(secret: bytes, keys: list[str]) -> str | None:
-    """A keyed hash of the keys asked: lets an operator with the secret confirm a given key was asked,
-    and tells nobody else anything (a plain hash of a USCC is reversible by enumeration)."""
+    """A keyed hash (BLAKE2b MAC) of the keys asked: lets an operator with the secret confirm a given key
+    was asked, and tells nobody else anything (a plain hash of a USCC is reversible by enumeration)."""
     if not keys:
         return None
-    return hmac.new(secret, "\n".join(keys).encode(), hashlib.sha256).hexdigest()
+    return hashlib.blake2b("\n".join(keys).encode(), key=secret[:64], digest_size=32).hexdigest()
+
+
+class _Insert:
+    """The ledger's INSERT compiled once per dialect, with the column types' bind processors applied by
+    hand: a batch goes to the driver's executemany without per-row statement processing."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        compiled = USAGE.insert().compile(dialect=engine.dialect, column_keys=COLUMNS)
+        self.sql = compiled.string
+        self.order = list(compiled.positiontup) if compiled.positional else None
+        processors = {c.name: c.type.bind_processor(engine.dialect) for c in USAGE.columns if c.name in COLUMNS}
+        self.processors = {k: p for k, p in processors.items() if p is not None}
+
+    def params(self, records: list[dict[str, Any]]) -> list:
+        converted = []
+        for record in records:
+            row = dict(record)
+            for name, process in self.processors.items():
+                row[name] = process(row[name])
+            converted.append(tuple(row[k] for k in self.order) if self.order is not None else row)
+        return converted
+
+
+_INSERTS: dict[int, _Insert] = {}
 
 
 def insert_rows(engine: sa.Engine, records: list[dict[str, Any]]) -> None:
     """Insert, skipping request ids already present (a retry of a batch that did land)."""
     if not records:
         return
+    insert = _INSERTS.get(id(engine)) or _INSERTS.setdefault(id(engine), _Insert(engine))
     try:
         with engine.begin() as conn:
-            conn.execute(USAGE.insert(), records)
+            conn.exec_driver_sql(insert.sql, insert.params(records))
         return
     except sa.exc.IntegrityError:
         pass
@@ -78,7 +103,7 @@ def insert_rows(engine: sa.Engine, records: list[dict[str, Any]]) -> None:
         present = set(conn.execute(sa.select(USAGE.c.request_id).where(USAGE.c.request_id.in_(ids))).scalars())
         fresh = [r for r in records if r["request_id"] not in present]
         if fresh:
-            conn.execute(USAGE.insert(), fresh)
+            conn.exec_driver_sql(insert.sql, insert.params(fresh))
 
 
 class UsageWriter:
