@@ -11,6 +11,7 @@ independently (DOMAIN.md), so a band swapped or a bound moved in the YAML or in 
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -195,3 +196,15 @@ def test_scorecard_grades_at_every_cutoff():
     cutoffs = list(SUPPLIER_LOWS.values())
     points = np.array(_around(cutoffs) + [-1e6] + [c - 1 for c in cutoffs] + [c + 1 for c in cutoffs])
     assert grade_of(points, grades).tolist() == [supplier_grade(p) for p in points]
+
+
+def test_equal_bounds_are_refused_not_silently_merged():
+    with pytest.raises(ValueError, match="increase"):
+        band(np.array([0.7]), {"one": 0.6, "two": 0.6, "three": 1e9})
+
+
+@pytest.mark.parametrize("inclusive", [False, True])
+def test_apply_grades_honours_the_declared_side_of_each_bound(inclusive: bool):
+    grade = SimpleNamespace(column="grade", source="k", bounds={"1": 0.6, "2": 0.8, "3": 1e9}, inclusive=inclusive)
+    graded = apply_grades(pd.DataFrame({"k": [0.6, 0.8]}), [grade])
+    assert graded["grade"].tolist() == (["1", "2"] if inclusive else ["2", "3"])

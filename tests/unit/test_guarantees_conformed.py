@@ -220,3 +220,53 @@ def test_a_clean_batch_conforms_every_row():
     failures = row_failures(2, outcomes, pd.Series([False, False]), {})
     split = split_rows(raw, raw, failures, "r", "f")
     assert split.quarantined.empty and split.conformed["k"].tolist() == ["a", "b"] and split.failures_by_label == {}
+
+
+def test_ties_in_a_large_batch_keep_the_last_copy_in_batch_order():
+    """Many rows on few stamps: only a stable sort keeps 'the later row wins' (quicksort reorders ties)."""
+    n = 300
+    rng = np.random.default_rng(7)
+    batch = pd.DataFrame(
+        {
+            "uscc": [f"K{i % 7}" for i in range(n)],
+            "updated_at": EPOCH + pd.to_timedelta(rng.integers(0, 3, n), unit="h"),
+            "row_id": [f"r{i}" for i in range(n)],
+        }
+    )
+    newest = batch["updated_at"] == batch.groupby("uscc")["updated_at"].transform("max")
+    expected = set(batch[newest].groupby("uscc").tail(1)[["uscc", "updated_at", "row_id"]].itertuples(index=False))
+    assert _as_set(merge_conformed(None, batch, KEYS, "updated_at")) == expected
+    kept = batch[~older_duplicates(batch, KEYS, "updated_at").to_numpy(dtype=bool)]
+    assert _as_set(kept) == expected
+
+
+def test_a_clean_outcome_or_a_batch_without_duplicates_does_not_stop_the_later_checks():
+    outcomes = [
+        ExpectationOutcome("expect_column_values_to_be_unique", "k", "quarantine", True),
+        ExpectationOutcome("expect_column_values_to_not_be_null", "a", "quarantine", True),
+        ExpectationOutcome("expect_column_values_to_not_be_null", "b", "warning", False, 1, failed_rows=[0]),
+        ExpectationOutcome("expect_column_values_to_not_be_null", "c", "quarantine", False, 1, failed_rows=[1]),
+    ]
+    failures = row_failures(3, outcomes, pd.Series([False, False, False]), {"t": pd.Series([False, False, True])})
+    assert failures.labels == ["expect_column_values_to_not_be_null(c)", f"{TYPE_CHECK}(t)"]
+    assert failures.failed().tolist() == [False, True, True]
+
+
+def test_the_same_check_failed_twice_is_counted_once_per_failure():
+    outcomes = [
+        ExpectationOutcome("expect_column_values_to_match", "a", "quarantine", False, 1, failed_rows=[0]),
+        ExpectationOutcome("expect_column_values_to_match", "a", "quarantine", False, 2, failed_rows=[1, 2]),
+    ]
+    failures = row_failures(3, outcomes, pd.Series([False] * 3), {})
+    assert failures.counts() == {"expect_column_values_to_match(a)": 3}
+
+
+def test_the_split_keeps_the_columns_and_a_fresh_index():
+    raw = pd.DataFrame({"k": ["a", "b", "c"], "x": ["1", "oops", "3"]}, index=[10, 11, 12])
+    typed = raw.assign(x=pd.array([1, None, 3], dtype="Int64"))
+    failures = row_failures(3, [], pd.Series([False] * 3), {"x": pd.Series([False, True, False])})
+    split = split_rows(raw, typed, failures, "r", "f")
+    assert list(split.conformed.columns) == ["k", "x"] and split.conformed.index.tolist() == [0, 1]
+    assert list(split.quarantined.columns) == ["k", "x", REASON_COLUMN, RUN_COLUMN, SOURCE_COLUMN, ROW_COLUMN]
+    assert split.quarantined.index.tolist() == [0] and split.quarantined[ROW_COLUMN].tolist() == [1]
+    assert split.quarantined[REASON_COLUMN].dtype == "string" and split.quarantined["x"].tolist() == ["oops"]
