@@ -22,6 +22,7 @@ LONG_RUNNING = {
     "airflow-triggerer",
     "airflow-worker",
     "upstream-platform",
+    "product-api",
 }
 ONE_SHOTS = {"minio-init", "airflow-init"}
 AIRFLOW = {s for s in LONG_RUNNING | ONE_SHOTS if s.startswith("airflow-")}
@@ -48,7 +49,7 @@ def test_every_service_has_an_image(compose):
     for name, service in compose["services"].items():
         assert service.get("image"), name
     project = {n for n, s in compose["services"].items() if s.get("build")}
-    assert project == AIRFLOW | {"mlflow", "minio-init", "upstream-platform"}
+    assert project == AIRFLOW | {"mlflow", "minio-init", "upstream-platform", "product-api"}
     assert compose["services"]["postgres"]["image"].startswith("postgres:")
     assert compose["services"]["redis"]["image"].startswith("redis:")
     assert compose["services"]["minio"]["image"].startswith("minio/minio:")
@@ -156,7 +157,7 @@ def test_every_variable_the_compose_file_reads_is_in_env_example(env_example):
 def test_secrets_have_no_usable_defaults_in_the_compose_file():
     text = COMPOSE_FILE.read_text()
     secrets = ("POSTGRES_PASSWORD", "MINIO_ROOT_PASSWORD", "AIRFLOW_JWT_SECRET", "DATAFACTORY_PSEUDONYM_KEY")
-    for secret in (*secrets, "DATAFACTORY_API_SECRET"):
+    for secret in (*secrets, "DATAFACTORY_API_SECRET", "DATAFACTORY_SERVING_SECRET"):
         assert f"${{{secret}}}" in text
         assert not re.search(rf"\$\{{{secret}:?-", text), f"{secret} must come from .env, not a default"
 
