@@ -16,9 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
-from datafactory.specs.base import SpecError, spec_error
+from pydantic import BaseModel, ConfigDict, Field
 
 Fen = Annotated[int, Field(ge=0)]
 
@@ -64,15 +62,9 @@ def pricing_dir(repo: Path) -> Path:
 
 
 def load_pricing_file(path: Path) -> Pricing:
-    from datafactory.specs import read_yaml
+    from datafactory.specs import load_named
 
-    try:
-        pricing = Pricing.model_validate(read_yaml(path))
-    except ValidationError as exc:
-        raise spec_error(path, exc) from exc
-    if pricing.product != path.stem:
-        raise SpecError(f"{path}: product: {pricing.product!r} differs from the file name {path.stem!r}")
-    return pricing
+    return load_named(path, Pricing.model_validate, field="product")
 
 
 def load_pricing(repo: Path) -> dict[str, Pricing]:

@@ -4,8 +4,9 @@ objects. Each loader raises `SpecError` with one `path: field: problem` line."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import ValidationError
@@ -15,6 +16,8 @@ from datafactory.specs.feed import ColumnSpec, FileOptions, PiiRule, SourceSpec
 from datafactory.specs.model import FAMILIES, ModelSpec, model_spec
 from datafactory.specs.product import ProductSpec
 from datafactory.specs.suite import SEVERITIES, ExpectationSpec, SuiteSpec
+
+T = TypeVar("T")
 
 __all__ = [
     "FAMILIES",
@@ -52,15 +55,20 @@ def read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def load_source(path: Path) -> SourceSpec:
-    raw = read_yaml(path)
+def load_named(path: Path, model: Callable[[dict[str, Any]], T], field: str = "name") -> T:
+    """A YAML spec validated by `model`, whose `field` must equal the file's stem (one file, one name)."""
     try:
-        spec = SourceSpec.model_validate(raw)
+        spec = model(read_yaml(path))
     except ValidationError as exc:
         raise spec_error(path, exc) from exc
-    if spec.name != path.stem:
-        raise SpecError(f"{path}: name: {spec.name!r} differs from the file name {path.stem!r}")
+    named = getattr(spec, field)
+    if named != path.stem:
+        raise SpecError(f"{path}: {field}: {named!r} differs from the file name {path.stem!r}")
     return spec
+
+
+def load_source(path: Path) -> SourceSpec:
+    return load_named(path, SourceSpec.model_validate)
 
 
 def load_sources(repo: Path) -> dict[str, SourceSpec]:
@@ -89,14 +97,7 @@ def load_models(repo: Path) -> dict[str, ModelSpec]:
 
 
 def load_product(path: Path) -> ProductSpec:
-    raw = read_yaml(path)
-    try:
-        spec = ProductSpec.model_validate(raw)
-    except ValidationError as exc:
-        raise spec_error(path, exc) from exc
-    if spec.name != path.stem:
-        raise SpecError(f"{path}: name: {spec.name!r} differs from the file name {path.stem!r}")
-    return spec
+    return load_named(path, ProductSpec.model_validate)
 
 
 def load_products(repo: Path) -> dict[str, ProductSpec]:
