@@ -150,3 +150,53 @@ def test_publishing_the_same_inputs_again_reuses_the_version(backend):
     first = _publish(backend.store, b"same")
     again = _publish(backend.store, b"same")
     assert again.reused and again.version == first.version and list_versions(backend.store, PRODUCT) == [1]
+
+
+def test_the_loser_of_a_race_against_the_same_inputs_reuses_the_winners_version(backend):
+    """Two publishers of the same inputs: the one that loses the manifest race finds the winner's
+    fingerprint and returns its version instead of creating a second, identical one."""
+    store = backend.store
+    rival_done = []
+
+    def rival_first(key: str) -> None:
+        if key.endswith(MANIFEST) and not rival_done:
+            rival_done.append(_publish(store, b"same"))  # claims v1 between our data and our manifest
+
+    ours = _publish(Staged(store, rival_first), b"same")
+    (rival,) = rival_done
+    assert (rival.version, rival.reused) == (1, False)
+    assert (ours.version, ours.reused) == (1, True)
+    assert list_versions(store, PRODUCT) == [1]
+
+
+def test_the_loser_of_a_race_checks_every_version_it_had_not_seen(backend):
+    """Several publishers landed while we wrote; the one with our inputs is not the newest."""
+    store = backend.store
+    rivals = []
+
+    def rivals_first(key: str) -> None:
+        if key.endswith(MANIFEST) and not rivals:
+            rivals.extend(_publish(store, payload) for payload in (b"same", b"other"))
+
+    ours = _publish(Staged(store, rivals_first), b"same")
+    assert [r.version for r in rivals] == [1, 2]
+    assert (ours.version, ours.reused) == (1, True)
+    assert list_versions(store, PRODUCT) == [1, 2]
+
+
+def test_latest_only_moves_forward_in_logical_date_except_by_rollback(backend):
+    from datafactory.products.versioning import APPROVED, BackwardsError, move_latest, record_decision, rollback
+
+    store = backend.store
+    for n, day in enumerate(("2026-11-02", "2026-11-01", "2026-11-02")):
+        files = {"d.parquet": f"{day} #{n}".encode()}
+        published = publish_version(store, PRODUCT, files, {"logical_date": day}, {"logical_date": day})
+        record_decision(store, PRODUCT, published.version, APPROVED, "tester")
+    move_latest(store, PRODUCT, 1, "approve", "tester", "day 2")
+    with pytest.raises(BackwardsError, match="only moves forward"):
+        move_latest(store, PRODUCT, 2, "approve", "tester", "day 1 after day 2")
+    assert latest_version(store, PRODUCT) == 1
+    move_latest(store, PRODUCT, 3, "restate", "tester", "day 2 again")  # the same date is not backwards
+    assert latest_version(store, PRODUCT) == 3
+    assert rollback(store, PRODUCT, 2, "operator", "explicit")["to"] == 2  # an operator may go back
+    assert latest_version(store, PRODUCT) == 2

@@ -8,7 +8,15 @@ Layout under the store, per product:
   <product>/latest.json           the approved version consumers read
 
 A crash before the manifest leaves no visible version. Two publishers racing for N both write
-their (content-named) data, but only one creates N's manifest; the other moves on to N+1.
+their (content-named) data, but only one creates N's manifest; the loser checks the winner's
+fingerprint (the same inputs are the same version) and only otherwise moves on to N+1.
+
+Dates: every manifest carries its logical date. `latest` only moves forward in logical date
+(a version of an earlier date never replaces a later one), except by an explicit `rollback`. A
+version of a date that already has one is a restatement: an operator asks for it
+(`request_restatement`, `<product>/restatements/<date>/<id>.json`), the version's manifest names the
+request and the version it restates, and the request is closed once
+(`<product>/restatements/<date>/<id>.closed.json`).
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ from datafactory.products.store import ObjectStore
 MANIFEST = "manifest.json"
 LATEST = "latest.json"
 APPROVED, REJECTED = "approved", "rejected"
+ROLLBACK = "rollback"
 
 
 class PublishConflictError(RuntimeError):
@@ -37,6 +46,10 @@ class UnknownVersionError(LookupError):
 
 class NotApprovedError(RuntimeError):
     """`latest` may only point at a version that was approved."""
+
+
+class BackwardsError(RuntimeError):
+    """`latest` would move to an earlier logical date; only an explicit rollback may do that."""
 
 
 @dataclass(frozen=True)
@@ -116,6 +129,7 @@ def publish_version(
     for v in reversed(existing):
         if read_manifest(store, product, v).get("fingerprint") == fp:
             return Published(v, manifest_key(product, v), reused=True)
+    checked = set(existing)
     candidate = (existing[-1] if existing else 0) + 1
     publish_id = uuid.uuid4().hex
     for _ in range(attempts):
@@ -133,7 +147,12 @@ def publish_version(
         # The second test covers a retried request whose first attempt did land.
         if store.put_if_absent(key, body) or store.get(key) == body:
             return Published(candidate, key, reused=False)
+        # Lost the race: a winner that published these same inputs made our version; reuse it.
         visible = list_versions(store, product)
+        for v in sorted(set(visible) - checked, reverse=True):
+            if read_manifest(store, product, v).get("fingerprint") == fp:
+                return Published(v, manifest_key(product, v), reused=True)
+        checked |= set(visible)
         candidate = max(candidate, visible[-1] if visible else 0) + 1
     raise PublishConflictError(f"{product}: could not claim a version after {attempts} attempts")
 
@@ -185,10 +204,20 @@ def move_latest(store: ObjectStore, product: str, version: int, action: str, by:
     if not decision or decision["decision"] != APPROVED:
         state = decision["decision"] if decision else "not decided"
         raise NotApprovedError(f"{product} v{version} is {state}; only approved versions can become latest")
+    current = latest_version(store, product)
+    day = logical_date_of(store, product, version)
+    if action != ROLLBACK and current is not None:
+        current_day = logical_date_of(store, product, current)
+        if day and current_day and day < current_day:
+            raise BackwardsError(
+                f"{product}: v{version} holds {day}, earlier than latest v{current} ({current_day}); "
+                f"latest only moves forward in logical date (an operator may `rollback`)"
+            )
     event = {
         "action": action,
-        "from": latest_version(store, product),
+        "from": current,
         "to": version,
+        "logical_date": day,
         "at": _now(),
         "by": by,
         "reason": reason,
@@ -203,4 +232,72 @@ def rollback(store: ObjectStore, product: str, version: int, by: str, reason: st
     current = latest_version(store, product)
     if current == version:
         raise ValueError(f"{product}: latest is already v{version}")
-    return move_latest(store, product, version, "rollback", by, reason)
+    return move_latest(store, product, version, ROLLBACK, by, reason)
+
+
+def logical_date_of(store: ObjectStore, product: str, version: int) -> str | None:
+    return read_manifest(store, product, version).get("logical_date")
+
+
+def versions_of_date(store: ObjectStore, product: str, day: str) -> list[tuple[int, dict[str, Any]]]:
+    """The versions published for logical date `day`, newest first, with their manifests."""
+    found = []
+    for version in reversed(list_versions(store, product)):
+        manifest = read_manifest(store, product, version)
+        if manifest.get("logical_date") == day:
+            found.append((version, manifest))
+    return found
+
+
+def recorded_model(store: ObjectStore, product: str, day: str) -> dict[str, Any] | None:
+    """The model the newest version of `day` was scored with: a rerun of `day` scores with it again."""
+    for _, manifest in versions_of_date(store, product, day):
+        return manifest.get("model")
+    return None
+
+
+def _restatements(product: str, day: str) -> str:
+    return f"{product}/restatements/{day}/"
+
+
+def _closed(request_id: str) -> str:
+    return f"{request_id}.closed.json"
+
+
+def open_restatement(store: ObjectStore, product: str, day: str) -> dict[str, Any] | None:
+    """The oldest restatement of `day` an operator asked for that no publish has closed yet."""
+    prefix = _restatements(product, day)
+    keys = [k[len(prefix) :] for k in store.list(prefix)]
+    closed = {k for k in keys if k.endswith(".closed.json")}
+    for name in sorted(k for k in keys if k.endswith(".json") and k not in closed):
+        if _closed(name[: -len(".json")]) not in closed:
+            return json.loads(store.get(prefix + name))
+    return None
+
+
+def request_restatement(store: ObjectStore, product: str, day: str, by: str, reason: str) -> dict[str, Any]:
+    """An operator's explicit request to publish `day` again from today's inputs and champion.
+    There is at most one open request per date: asking again returns it."""
+    if not versions_of_date(store, product, day):
+        raise UnknownVersionError(f"{product} has no version for {day}: nothing to restate; run that date instead")
+    pending = open_restatement(store, product, day)
+    if pending:
+        return pending
+    request_id = f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%fZ')}-{uuid.uuid4().hex[:8]}"
+    record = {"id": request_id, "product": product, "logical_date": day, "by": by, "reason": reason, "at": _now()}
+    store.put_if_absent(f"{_restatements(product, day)}{request_id}.json", _json(record))
+    return record
+
+
+def close_restatement(store: ObjectStore, product: str, day: str, request_id: str, outcome: dict[str, Any]) -> dict:
+    """Close a request once with its outcome (the version that restates the date, or why none)."""
+    key = _restatements(product, day) + _closed(request_id)
+    record = {"id": request_id, "closed_at": _now(), **outcome}
+    if store.put_if_absent(key, _json(record)):
+        return record
+    return json.loads(store.get(key))
+
+
+def restatement_outcome(store: ObjectStore, product: str, day: str, request_id: str) -> dict[str, Any] | None:
+    key = _restatements(product, day) + _closed(request_id)
+    return json.loads(store.get(key)) if store.exists(key) else None
