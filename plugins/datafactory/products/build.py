@@ -1,4 +1,7 @@
-"""Builds a product table from its spec: the champion's scores or SQL aggregates, then grades and schema."""
+"""Builds a product table from its spec: a model's scores or SQL aggregates, then grades and schema.
+
+A model product scores with the champion, except when the date was published before: then it scores
+with the model version recorded for that date (`model_version`), so a rerun reproduces its output."""
 
 from __future__ import annotations
 
@@ -7,9 +10,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-import duckdb
 import pandas as pd
 
+from datafactory import sandbox
 from datafactory.modeling.features import MissingInputError, build_features
 from datafactory.products.banding import apply_grades
 from datafactory.settings import Settings
@@ -22,7 +25,7 @@ from datafactory.zones import Zones
 class Built:
     table: pd.DataFrame
     inputs: list[str]  # the conformed feeds actually read
-    model: dict[str, str] | None  # name, version, uri, run_id of the champion used
+    model: dict[str, str] | None  # name, version, uri, run_id of the model used, and why it was chosen
 
 
 def model_spec(settings: Settings, definition: ProductSpec) -> ModelSpec:
@@ -39,13 +42,8 @@ def model_spec(settings: Settings, definition: ProductSpec) -> ModelSpec:
 
 def run_sql(sql: str, tables: dict[str, Any], parameters: dict[str, Any]) -> pd.DataFrame:
     """DuckDB over named frames or parquet paths; only the `$parameters` the SQL uses are bound."""
-    con = duckdb.connect()
+    con = sandbox.connect(tables)  # frames and parquet paths registered, then no file/network access, locked
     try:
-        for name, table in tables.items():
-            if isinstance(table, pd.DataFrame):
-                con.register(name, table)
-            else:
-                con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{table}')")
         used = set(re.findall(r"\$([A-Za-z_]\w*)", sql))
         unknown = used - set(parameters)
         if unknown:
@@ -73,14 +71,37 @@ def conform_to_schema(table: pd.DataFrame, schema: dict[str, str], product: str)
     return out.reset_index(drop=True)
 
 
-def _scored(settings: Settings, definition: ProductSpec, day: date) -> tuple[pd.DataFrame, ModelSpec, Any]:
+class RecordedModelMissingError(RuntimeError):
+    """The model version a date was published with is no longer in the registry."""
+
+
+def registered_model(name: str, version: str) -> Any:
+    """A registered version by number, read through MLflow's client (as scoring reads the champion)."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    from datafactory.modeling.scoring import ChampionRef
+
+    try:
+        mv = MlflowClient().get_model_version(name, str(version))
+    except MlflowException as exc:
+        raise RecordedModelMissingError(
+            f"{name} version {version}, which this date was published with, is not in the registry; "
+            "restate the date to score it with today's champion"
+        ) from exc
+    return ChampionRef(name, str(mv.version), mv.run_id, f"models:/{name}/{mv.version}")
+
+
+def _scored(
+    settings: Settings, definition: ProductSpec, day: date, model_version: str | None = None
+) -> tuple[pd.DataFrame, ModelSpec, Any]:
     from datafactory.modeling.scoring import champion, predict
     from datafactory.modeling.tracking import use_tracking
 
     spec = model_spec(settings, definition)
     zones = Zones(settings.home)
     use_tracking(settings, spec.name)
-    ref = champion(spec.name)
+    ref = registered_model(spec.name, model_version) if model_version else champion(spec.name)
     features = build_features(spec, zones, day).reset_index(drop=True)
     outputs = predict(ref, features, spec, logical_date=day, zones=zones)
     scored = pd.concat([features.drop(columns=list(outputs.columns), errors="ignore"), outputs], axis=1)
@@ -106,13 +127,20 @@ def _reasons(ref: Any, features: pd.DataFrame, reasons: Reasons) -> pd.Series:
     return top_reasons(effects, reasons.labels, reasons.top)
 
 
-def build_table(settings: Settings, definition: ProductSpec, day: date) -> Built:
+def build_table(settings: Settings, definition: ProductSpec, day: date, model_version: str | None = None) -> Built:
+    """`model_version`: score with this registered version (the one recorded for `day`), not the champion."""
     parameters = {"as_of": day.isoformat(), "k": definition.pii.k}
     if definition.is_model:
-        scored, spec, ref = _scored(settings, definition, day)
+        scored, spec, ref = _scored(settings, definition, day, model_version)
         table = run_sql(definition.output, {"scored": scored}, parameters)
         inputs = spec.inputs
-        model = {"name": ref.name, "version": str(ref.version), "uri": ref.uri, "run_id": ref.run_id}
+        model = {
+            "name": ref.name,
+            "version": str(ref.version),
+            "uri": ref.uri,
+            "run_id": ref.run_id,
+            "chosen": "recorded for the date" if model_version else "champion",
+        }
     else:
         zones = Zones(settings.home)
         tables = {}

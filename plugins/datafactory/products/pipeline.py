@@ -4,6 +4,11 @@ Each stage reads what the one before left in the run's staging folder and return
 dict (all Airflow passes between tasks). A stage that rejects the product writes its reasons to the
 run's review report, `var/review/<date>/<product>.json`, and raises ProductRejectedError: nothing is
 published. `publish` itself refuses a table that has not passed both checks.
+
+Dates never go backwards: a rerun of a published date scores with the model version recorded for it
+and finds its version again; if its output differs anyway, nothing is published until an operator
+restates the date (`datafactory products restate`), which rebuilds it with today's champion and
+publishes a version recorded as a restatement. `latest` only moves forward in logical date.
 """
 
 from __future__ import annotations
@@ -24,10 +29,16 @@ from datafactory.products.review import Policy, review_table
 from datafactory.products.store import ObjectStore, open_store
 from datafactory.products.versioning import (
     APPROVED,
+    BackwardsError,
+    close_restatement,
+    fingerprint,
     latest_version,
     move_latest,
+    open_restatement,
     publish_version,
     read_decision,
+    recorded_model,
+    versions_of_date,
 )
 from datafactory.settings import Settings
 from datafactory.specs import ProductSpec, load_products, load_suite
@@ -38,6 +49,10 @@ TABLE, BUILD, VALIDATION, REVIEW = "table.parquet", "build.json", "validation.js
 
 class ProductRejectedError(RuntimeError):
     """The product failed its quality suite or the output review; nothing was published."""
+
+
+class RestatementRequiredError(ProductRejectedError):
+    """A rerun of a published date produced other output; only an operator's restatement publishes it."""
 
 
 def load_definition(settings: Settings, name: str) -> ProductSpec:
@@ -105,16 +120,30 @@ class ProductRun:
 
 
 def build(run: ProductRun) -> dict[str, Any]:
-    built = build_table(run.settings, run.definition, run.day)
+    """Build the table. A published date is rebuilt with the model recorded for it, unless an
+    operator asked to restate it (then with today's champion)."""
+    store = product_store(run.settings)
+    name, day = run.definition.name, run.day.isoformat()
+    restatement = open_restatement(store, name, day)
+    recorded = None if restatement or not run.definition.is_model else recorded_model(store, name, day)
+    pinned = str(recorded["version"]) if recorded and recorded.get("version") else None
+    built = build_table(run.settings, run.definition, run.day, model_version=pinned)
     buffer = io.BytesIO()
     built.table.to_parquet(buffer, index=False)
     run.staging.mkdir(parents=True, exist_ok=True)
     for stale in (VALIDATION, REVIEW):  # a rebuilt table must be checked again
         (run.staging / stale).unlink(missing_ok=True)
     (run.staging / TABLE).write_bytes(buffer.getvalue())
-    run.save(BUILD, {"inputs": built.inputs, "model": built.model, "rows": len(built.table)})
-    run.report("built")
-    return {"product": run.definition.name, "rows": len(built.table), "model": built.model}
+    run.save(
+        BUILD, {"inputs": built.inputs, "model": built.model, "rows": len(built.table), "restatement": restatement}
+    )
+    run.report("built", restatement=restatement)
+    return {
+        "product": name,
+        "rows": len(built.table),
+        "model": built.model,
+        "restatement": restatement["id"] if restatement else None,
+    }
 
 
 def validate(run: ProductRun) -> dict[str, Any]:
@@ -217,14 +246,36 @@ def publish(run: ProductRun, publisher: str, ledger: Any = None) -> dict[str, An
         "distribution": distribution(table, d.distribution),
     }
     store = product_store(run.settings)
-    published = publish_version(
-        store, d.name, {f"{d.name}.parquet": data}, fields, {"logical_date": run.day.isoformat()}
-    )
-    run.report("published", version=published.version, reused=published.reused)
+    day, files, identity = run.day.isoformat(), {f"{d.name}.parquet": data}, {"logical_date": run.day.isoformat()}
+    request = built.get("restatement")
+    earlier = versions_of_date(store, d.name, day)
+    same = [v for v, m in earlier if m.get("fingerprint") == fingerprint(files, identity)]
+    if earlier and not same:
+        if not request:
+            reason = (
+                f"{day} is already published as v{earlier[0][0]} and this rerun's output differs; nothing "
+                f"published. To replace it, restate the date: datafactory products restate {d.name} --date {day}"
+            )
+            run.report("rejected", [reason])
+            raise RestatementRequiredError(f"{d.name}: {reason}")
+        fields["restatement"] = {
+            "of": day,
+            "restates": earlier[0][0],
+            **{k: request[k] for k in ("id", "by", "reason", "at")},
+        }
+    published = publish_version(store, d.name, files, fields, identity)
+    if request:
+        outcome = {"version": published.version, "reused": published.reused}
+        outcome["restates"] = None if published.reused else earlier[0][0]
+        close_restatement(store, d.name, day, request["id"], outcome)
+    restates = None if published.reused or not request else earlier[0][0]
+    run.report("published", version=published.version, reused=published.reused, restates=restates)
     return {
         "product": d.name,
         "version": published.version,
         "reused": published.reused,
+        "logical_date": day,
+        "restates": restates,
         "manifest": published.manifest_key,
         "rows": len(table),
         "store": store.url(published.manifest_key),
@@ -240,5 +291,15 @@ def promote(settings: Settings, product: str, published: dict[str, Any]) -> dict
     decision = read_decision(store, product, version)
     if not decision or decision["decision"] != APPROVED:
         return {"product": product, "version": version, "moved": False, "latest": latest_version(store, product)}
-    event = move_latest(store, product, version, "approve", decision["by"], decision.get("note") or "approved")
+    action = "restate" if published.get("restates") else "approve"
+    try:
+        event = move_latest(store, product, version, action, decision["by"], decision.get("note") or "approved")
+    except BackwardsError as exc:  # an approved restatement of an earlier date: published, never latest
+        return {
+            "product": product,
+            "version": version,
+            "moved": False,
+            "latest": latest_version(store, product),
+            "reason": str(exc),
+        }
     return {"product": product, "version": version, "moved": True, "latest": version, "from": event["from"]}
