@@ -1,108 +1,106 @@
-"""Small inline-SVG charts for the reviewers' report (no JavaScript, no files). Pure functions."""
+"""Charts for the reviewers' report: small multiples drawn with matplotlib, inlined as SVG.
+
+One sparkline per series (a feed, a suite, a model), each on its own axis, so 19 feeds never share a
+palette. A threshold (the PSI limit, a feed's quarantine budget) is a dashed red line, and a point
+past it is red. Text stays text in the SVG (the browser draws it, Chinese included).
+"""
 
 from __future__ import annotations
 
-from html import escape
+import io
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
 
-WIDTH, HEIGHT = 900, 260
-LEFT, RIGHT, TOP, BOTTOM = 56, 330, 28, 48
-PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+import matplotlib
 
+matplotlib.use("Agg")
 
-def _height(series: dict) -> int:
-    """Tall enough for the plot and for one legend line per series."""
-    return max(HEIGHT, TOP + 14 * len(series) + BOTTOM)
+from matplotlib import pyplot as plt
 
-
-def _frame(title: str, x_labels: list[str], y_max: float, y_format: str, height: int) -> list[str]:
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, height - TOP - BOTTOM
-    parts = [
-        f"<svg xmlns='http://www.w3.org/2000/svg' width='{WIDTH}' height='{height}' role='img' "
-        f"aria-label='{escape(title)}' class='chart'>",
-        f"<text x='{LEFT}' y='16' font-size='13' font-weight='bold'>{escape(title)}</text>",
-    ]
-    for i in range(5):
-        value = y_max * i / 4
-        y = TOP + plot_h - plot_h * i / 4
-        parts.append(f"<line x1='{LEFT}' y1='{y:.1f}' x2='{LEFT + plot_w}' y2='{y:.1f}' stroke='#e5e5e5'/>")
-        parts.append(
-            f"<text x='{LEFT - 6}' y='{y + 4:.1f}' font-size='10' text-anchor='end'>{y_format.format(value)}</text>"
-        )
-    step = max(1, len(x_labels) // 8)
-    for i, label in enumerate(x_labels):
-        if i % step == 0 or i == len(x_labels) - 1:
-            x = _x(i, len(x_labels))
-            y = height - BOTTOM + 16
-            parts.append(f"<text x='{x:.1f}' y='{y}' font-size='10' text-anchor='middle'>{escape(label)}</text>")
-    return parts
+plt.rcParams.update(
+    {
+        "svg.fonttype": "none",  # keep text as text: the browser renders it with the page's fonts
+        "svg.hashsalt": "datafactory",  # stable ids, so an unchanged chart renders the same bytes
+        "font.family": ["DejaVu Sans", "Noto Sans CJK SC", "sans-serif"],
+        "font.size": 7,
+    }
+)
+LINE, OVER, LIMIT = "#1f5fa8", "#b00020", "#b00020"
+_PROLOGUE = re.compile(r"^.*?(?=<svg)", re.S)
 
 
-def _x(i: int, n: int) -> float:
-    plot_w = WIDTH - LEFT - RIGHT
-    return LEFT + (plot_w / 2 if n == 1 else plot_w * i / (n - 1))
+@dataclass(frozen=True)
+class Sparkline:
+    """One small chart: its series name, the SVG, the latest value and how far it is from its limit."""
+
+    name: str
+    svg: str
+    latest: float | None
+    limit: float | None
+    over: bool
 
 
-def _y(value: float, y_max: float, height: int) -> float:
-    plot_h = height - TOP - BOTTOM
-    return TOP + plot_h - plot_h * (value / y_max if y_max else 0)
+def _svg(fig) -> str:
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", bbox_inches="tight", pad_inches=0.02, metadata={"Date": None})
+    plt.close(fig)
+    return _PROLOGUE.sub("", buffer.getvalue(), count=1).strip()
 
 
-def _legend(names: list[str]) -> list[str]:
-    parts = []
-    for k, name in enumerate(names):
-        y = TOP + 14 * k
-        color = PALETTE[k % len(PALETTE)]
-        parts.append(f"<rect x='{WIDTH - RIGHT + 10}' y='{y}' width='10' height='10' fill='{color}'/>")
-        parts.append(f"<text x='{WIDTH - RIGHT + 24}' y='{y + 9}' font-size='10'>{escape(name[:60])}</text>")
-    return parts
-
-
-def nice_max(values: list[float], floor: float) -> float:
-    top = max([v for v in values if v is not None] + [floor])
-    return top * 1.1
-
-
-def line_chart(
-    title: str, x_labels: list[str], series: dict[str, list[float | None]], y_max: float, y_format: str
+def sparkline(
+    x_labels: list[str],
+    values: list[float | None],
+    limit: float | None = None,
+    y_format: Callable[[float], str] = "{:.2f}".format,
+    floor: float = 0.0,
 ) -> str:
-    """One line per series over the x labels (e.g. run dates); None leaves a gap."""
-    height = _height(series)
-    parts = _frame(title, x_labels, y_max, y_format, height)
-    for k, (name, values) in enumerate(series.items()):
-        color = PALETTE[k % len(PALETTE)]
-        points = [(_x(i, len(x_labels)), _y(v, y_max, height)) for i, v in enumerate(values) if v is not None]
-        if len(points) > 1:
-            path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
-            parts.append(f"<polyline fill='none' stroke='{color}' stroke-width='2' points='{path}'/>")
-        for (x, y), value in zip(points, [v for v in values if v is not None], strict=True):
-            parts.append(
-                f"<circle cx='{x:.1f}' cy='{y:.1f}' r='3' fill='{color}'><title>{escape(name)}: "
-                f"{y_format.format(value)}</title></circle>"
-            )
-    parts += _legend(list(series))
-    return "".join(parts) + "</svg>"
+    """A 2.4 x 0.9 inch line over the runs: first and last date on the x axis, 0 and the top on y."""
+    fig, ax = plt.subplots(figsize=(2.4, 0.9), dpi=96)
+    xs = [i for i, v in enumerate(values) if v is not None]
+    ys = [v for v in values if v is not None]
+    top = max([*ys, limit or 0.0, floor]) * 1.15 or 1.0
+    if len(xs) > 1:
+        ax.plot(xs, ys, color=LINE, linewidth=1.4)
+    colors = [OVER if limit is not None and y > limit else LINE for y in ys]
+    ax.scatter(xs, ys, s=9, c=colors, zorder=3)
+    if limit is not None:
+        ax.axhline(limit, color=LIMIT, linestyle="--", linewidth=0.9, gid="threshold")
+    ax.set_ylim(0, top)
+    ax.set_xlim(-0.5, max(len(values) - 0.5, 0.5))
+    ax.set_yticks([0, top / 1.15 if ys or limit else top])
+    ax.set_yticklabels([y_format(0), y_format(top / 1.15)])
+    ticks = sorted({0, len(x_labels) - 1}) if x_labels else []
+    ax.set_xticks(ticks)
+    ax.set_xticklabels([x_labels[i][5:] for i in ticks])  # MM-DD
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.tick_params(length=2, pad=1)
+    return _svg(fig)
 
 
-def stacked_bars(title: str, x_labels: list[str], series: dict[str, list[float]], y_format: str = "{:.0f}") -> str:
-    """Stacked bars per x label: e.g. failing rows per expectation per run."""
-    totals = [sum(values[i] for values in series.values()) for i in range(len(x_labels))]
-    y_max = nice_max(totals, 1.0)
-    height = _height(series)
-    parts = _frame(title, x_labels, y_max, y_format, height)
-    plot_w = WIDTH - LEFT - RIGHT
-    bar = min(36.0, plot_w / max(len(x_labels), 1) * 0.6)
-    for i in range(len(x_labels)):
-        base = 0.0
-        for k, (name, values) in enumerate(series.items()):
-            value = values[i]
-            if not value:
-                continue
-            top, bottom = _y(base + value, y_max, height), _y(base, y_max, height)
-            parts.append(
-                f"<rect x='{_x(i, len(x_labels)) - bar / 2:.1f}' y='{top:.1f}' width='{bar:.1f}' "
-                f"height='{bottom - top:.1f}' fill='{PALETTE[k % len(PALETTE)]}'><title>{escape(name)}: "
-                f"{y_format.format(value)}</title></rect>"
-            )
-            base += value
-    parts += _legend(list(series))
-    return "".join(parts) + "</svg>"
+def small_multiples(
+    x_labels: list[str],
+    series: dict[str, list[float | None]],
+    limits: dict[str, float | None] | float | None = None,
+    y_format: Callable[[float], str] = "{:.2f}".format,
+    higher_is_worse: bool = True,
+    floor: float = 0.0,
+) -> list[Sparkline]:
+    """One sparkline per series, worst first: past its limit first (by how far), then by the latest value."""
+    charts = []
+    for name, values in series.items():
+        limit = limits.get(name) if isinstance(limits, dict) else limits
+        seen = [v for v in values if v is not None]
+        latest = seen[-1] if seen else None
+        over = latest is not None and limit is not None and (latest > limit if higher_is_worse else latest < limit)
+        charts.append(Sparkline(name, sparkline(x_labels, values, limit, y_format, floor), latest, limit, over))
+
+    def badness(chart: Sparkline) -> tuple:
+        value = chart.latest if chart.latest is not None else -math.inf
+        signed = value if higher_is_worse else -value
+        ratio = signed / chart.limit if chart.limit else signed
+        return (not chart.over, -ratio, -signed, chart.name)
+
+    return sorted(charts, key=badness)

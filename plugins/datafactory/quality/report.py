@@ -1,23 +1,28 @@
 """Reviewer's quality report: one static HTML page per run date, an index with trends across runs,
-and GE Data Docs beside them. Every value shown comes from the masked quality results."""
+and GE Data Docs beside them. Every value shown comes from the masked quality results.
+
+Pages are Jinja2 templates (quality/templates); charts are matplotlib small multiples inlined as SVG.
+Every page is rendered again after each run, so a rerun's results (or a model check that lands after
+the ingest report) always show.
+"""
 
 from __future__ import annotations
 
 import json
+import math
+import re
 from datetime import date
-from html import escape
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from datafactory.quality.charts import line_chart, nice_max, stacked_bars
 from datafactory.zones import Zones
 
-_STYLE = """body{font-family:system-ui,sans-serif;margin:2rem;color:#222;max-width:1200px}
-table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}
-th{background:#f3f3f3}td.n{text-align:right;font-variant-numeric:tabular-nums}.bad{color:#b00020;font-weight:bold}
-.warn{color:#9a6700}.ok{color:#0a7a2f}code{background:#f6f6f6;padding:0 3px}.chart{display:block;margin:1rem 0}
-.totals span{display:inline-block;margin-right:2rem;font-size:1.1rem}"""
 TOP_FAILING = 8
+PSI_LIMIT = 0.25  # the population stability index above which scores have shifted
+DEFAULT_QUARANTINE_BUDGET = 0.05  # share of a feed's rows that may be quarantined before a reviewer looks
+TEMPLATES = Path(__file__).with_name("templates")
+_NANOS = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:\.\d+)?(Z|[+-]\d{2}:?\d{2})?$")
 
 
 def _documents(zones: Zones, logical_date: date) -> list[dict[str, Any]]:
@@ -35,43 +40,90 @@ def load_model_checks(zones: Zones, logical_date: date) -> list[dict[str, Any]]:
     return [d for d in _documents(zones, logical_date) if "scenario" in d and "psi" in d]
 
 
-def _model_section(checks: list[dict[str, Any]]) -> str:
-    if not checks:
-        return ""
-    rows = "".join(
-        f"<tr><td>{escape(str(c['scenario']))}</td><td>{escape(str(c.get('model_version', '')))}</td>"
-        f"<td class='n'>{c.get('rows_scored', '')}</td><td class='n'>{c['psi']:.3f}</td>"
-        f"<td class='n'>{c.get('threshold', '')}</td><td class='{'warn' if c.get('warning') else 'ok'}'>"
-        f"{'shifted' if c.get('warning') else 'stable'}</td></tr>"
-        for c in checks
-    )
-    return (
-        "<h2>Model score stability</h2><p>PSI of today's scores against the model's training scores "
-        "(&lt; 0.1 stable, 0.1–0.25 watch, &gt; 0.25 shifted).</p><table><tr><th>scenario</th><th>model version</th>"
-        f"<th>rows scored</th><th>PSI</th><th>threshold</th><th>status</th></tr>{rows}</table>"
-    )
-
-
-def _page(title: str, body: str) -> str:
-    return (
-        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{escape(title)}</title>"
-        f"<style>{_STYLE}</style></head><body><h1>{escape(title)}</h1>{body}</body></html>"
-    )
-
-
 def balanced(result: dict[str, Any]) -> bool:
     return result["rows_in"] == result["rows_conformed"] + result["rows_quarantined"]
 
 
-def _observed(value: Any) -> str:
+@cache
+def _templates():
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html", "j2"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def format_value(value: Any) -> str:
+    """A sample value as a reviewer reads it: numbers with separators, stamps without nanoseconds,
+    midnight stamps as dates, rows as `column=value` pairs, missing values as `null`."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value in ("<NA>", "NaT", "nan"):
+        return "null"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int):
+        return f"{value:,}" if abs(value) >= 10_000 else str(value)
+    if isinstance(value, float):
+        return f"{value:,.2f}" if abs(value) >= 0.01 or value == 0 else f"{value:.3g}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={format_value(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return " / ".join(format_value(v) for v in value)
+    text = str(value)
+    if match := _NANOS.match(text):
+        day, clock, zone = match.groups()
+        return day if clock == "00:00:00" else f"{day} {clock}{'' if zone in (None, 'Z', '+00:00') else zone}"
+    return text
+
+
+def samples(values: list[Any], failing_rows: int) -> list[str]:
+    """Distinct formatted samples, in order, at most as many as there are failing rows."""
+    shown: list[str] = []
+    for value in values:
+        text = format_value(value)
+        if text not in shown:
+            shown.append(text)
+    return shown[: max(int(failing_rows), 0)]
+
+
+def observed_text(value: Any) -> str:
     """GE's observed value; per-region values (a feed conformed by region) without the empty ones."""
     if isinstance(value, dict):
-        return "; ".join(f"{k}: {v}" for k, v in value.items() if v is not None)
-    return "" if value is None else str(value)
+        return "; ".join(f"{k}: {format_value(v)}" for k, v in value.items() if v is not None)
+    return "" if value is None else format_value(value)
 
 
-def _samples(values: list[Any]) -> str:
-    return ", ".join(f"<code>{escape(str(v))}</code>" for v in values)
+def expectation_notes(repo: Path | None) -> dict[str, dict[str, str]]:
+    """Suite -> expectation label -> its `meta.notes` (why the expectation exists), from expectations/."""
+    notes: dict[str, dict[str, str]] = {}
+    if repo is None:
+        return notes
+    for path in sorted((repo / "expectations").glob("*.json")):
+        suite = json.loads(path.read_text(encoding="utf-8"))
+        for e in suite.get("expectations", []):
+            kwargs = e.get("kwargs", {})
+            column = (
+                kwargs.get("column")
+                or ",".join(str(kwargs[k]) for k in ("column_A", "column_B") if k in kwargs)
+                or ",".join(kwargs.get("column_list") or [])
+            )
+            label = f"{e['type']}({column})" if column else e["type"]
+            if (e.get("meta") or {}).get("notes"):
+                notes.setdefault(suite.get("name", path.stem), {})[label] = e["meta"]["notes"]
+    return notes
+
+
+def _warning_rows(result: dict[str, Any]) -> int:
+    return sum(
+        int(e["unexpected_count"]) for e in result["expectations"] if e["severity"] == "warning" and not e["success"]
+    )
+
+
+def _rate(result: dict[str, Any]) -> float:
+    return result["rows_quarantined"] / result["rows_in"] if result["rows_in"] else 0.0
 
 
 def render_run(
@@ -79,55 +131,68 @@ def render_run(
     results: list[dict[str, Any]],
     docs: dict[str, list[tuple[str, str]]] | None = None,
     model_checks: list[dict[str, Any]] | None = None,
+    budgets: dict[str, float] | None = None,
+    notes: dict[str, dict[str, str]] | None = None,
 ) -> str:
-    docs = docs or {}
+    docs, budgets, notes = docs or {}, budgets or {}, notes or {}
+    day = logical_date.isoformat()
     rows_in = sum(r["rows_in"] for r in results)
-    conformed = sum(r["rows_conformed"] for r in results)
-    quarantined = sum(r["rows_quarantined"] for r in results)
+    totals = {
+        "rows_in": rows_in,
+        "rows_conformed": sum(r["rows_conformed"] for r in results),
+        "rows_quarantined": sum(r["rows_quarantined"] for r in results),
+        "warning_rows": sum(_warning_rows(r) for r in results),
+    }
+    totals["rate"] = totals["rows_quarantined"] / rows_in if rows_in else 0.0
     feeds = []
     for r in results:
-        ok = balanced(r)
-        link = " ".join(f"<a href='../{escape(path)}'>{escape(label)}</a>" for label, path in docs.get(r["source"], []))
+        budget = budgets.get(r["source"], DEFAULT_QUARANTINE_BUDGET)
+        partition = f"quarantine/{r['source']}/ds={day}"
         feeds.append(
-            f"<tr><td>{escape(r['source'])}</td><td class='n'>{r['rows_in']}</td>"
-            f"<td class='n'>{r['rows_conformed']}</td>"
-            f"<td class='n'>{r['rows_quarantined']}</td><td class='n'>{r.get('rows_released', 0)}</td>"
-            f"<td class='{'ok' if ok else 'bad'}'>{'balanced' if ok else 'UNBALANCED'}</td>"
-            f"<td class='n'>{len(r.get('warnings', []))}</td>"
-            f"<td>{link}</td></tr>"
+            {
+                **r,
+                "rows_released": r.get("rows_released", 0),
+                "balanced": balanced(r),
+                "rate": _rate(r),
+                "budget": budget,
+                "over_budget": _rate(r) > budget,
+                "warning_rows": _warning_rows(r),
+                "docs": docs.get(r["source"], []),
+                "quarantine": f"../../{partition}/",
+                "quarantine_label": partition,
+            }
         )
-    failing = []
-    for r in results:
-        for e in r["expectations"]:
-            if e["success"]:
-                continue
-            css = {"critical": "bad", "warning": "warn"}.get(e["severity"], "")
-            observed = escape(_observed(e.get("observed")))
-            failing.append(
-                f"<tr><td>{escape(r['source'])}</td><td><code>{escape(e['label'])}</code></td>"
-                f"<td class='{css}'>{escape(e['severity'])}</td><td class='n'>{e['unexpected_count']}</td>"
-                f"<td>{_samples(e['sample_values'])}</td><td>{observed}</td></tr>"
-            )
-    critical = [f"<li class='bad'>{escape(r['source'])}: {escape(c)}</li>" for r in results for c in r["critical"]]
-    body = (
-        "<p><a href='../index.html'>All runs and trends</a> · <a href='../data_docs/index.html'>GE Data Docs</a></p>"
-        f"<p class='totals'><span>rows in <b id='rows-in'>{rows_in}</b></span>"
-        f"<span>passed <b id='rows-conformed'>{conformed}</b></span>"
-        f"<span>quarantined <b id='rows-quarantined'>{quarantined}</b></span>"
-        f"<span>critical failures <b id='critical-count'>{len(critical)}</b></span></p>"
-        "<h2>Critical failures</h2>"
-        + (f"<ul>{''.join(critical)}</ul>" if critical else "<p class='ok'>None.</p>")
-        + "<h2>Rows per feed</h2><table><tr><th>feed</th><th>rows in</th><th>passed (conformed)</th>"
-        "<th>quarantined</th><th>released</th><th>accounting</th><th>warnings</th><th>GE Data Docs</th></tr>"
-        + "".join(feeds)
-        + "</table><h2>Failing expectations</h2><p>Sample values are masked: personal fields are never shown, "
-        "resident IDs keep their first and last four characters.</p><table><tr><th>feed</th><th>expectation</th>"
-        "<th>severity</th><th>rows</th><th>sample values (masked)</th><th>observed</th></tr>"
-        + ("".join(failing) or "<tr><td colspan='6' class='ok'>Every expectation passed.</td></tr>")
-        + "</table>"
-        + _model_section(model_checks or [])
+    failing = [
+        {
+            "source": r["source"],
+            "label": e["label"],
+            "why": notes.get(r.get("suite", r["source"]), {}).get(e["label"], ""),
+            "severity": e["severity"],
+            "rows": e["unexpected_count"],
+            "samples": samples(e["sample_values"], e["unexpected_count"]),
+            "observed": observed_text(e.get("observed")),
+        }
+        for r in results
+        for e in r["expectations"]
+        if not e["success"]
+    ]
+    severity_order = {"critical": 0, "quarantine": 1, "warning": 2}
+    failing.sort(key=lambda e: (severity_order.get(e["severity"], 3), -int(e["rows"]), e["source"], e["label"]))
+    critical = [f"{r['source']}: {c}" for r in results for c in r["critical"]]
+    return (
+        _templates()
+        .get_template("run.html.j2")
+        .render(
+            title=f"Quality report {day}",
+            day=day,
+            totals=totals,
+            critical=critical,
+            feeds=feeds,
+            failing=failing,
+            models=model_checks or [],
+            psi_limit=PSI_LIMIT,
+        )
     )
-    return _page(f"Quality report {logical_date.isoformat()}", body)
 
 
 def _pass_rate(result: dict[str, Any]) -> float | None:
@@ -140,10 +205,7 @@ def trend_series(runs: list[tuple[str, list[dict[str, Any]]]]) -> dict[str, dict
     by_day = [{r["source"]: r for r in results} for _, results in runs]
     feeds = sorted({feed for day in by_day for feed in day})
     pass_rate = {f: [_pass_rate(d[f]) if f in d else None for d in by_day] for f in feeds}
-    quarantine = {
-        f: [d[f]["rows_quarantined"] / d[f]["rows_in"] if f in d and d[f]["rows_in"] else None for d in by_day]
-        for f in feeds
-    }
+    quarantine = {f: [_rate(d[f]) if f in d and d[f]["rows_in"] else None for d in by_day] for f in feeds}
     totals: dict[str, int] = {}
     per_day: list[dict[str, int]] = []
     for day in by_day:
@@ -161,53 +223,68 @@ def trend_series(runs: list[tuple[str, list[dict[str, Any]]]]) -> dict[str, dict
     return {"pass_rate": pass_rate, "quarantine_rate": quarantine, "top_failing": failing}
 
 
+def _pct(value: float) -> str:
+    return f"{value:.1%}"
+
+
 def render_index(
-    runs: list[tuple[str, list[dict[str, Any]]]], models: dict[str, list[dict[str, Any]]] | None = None
+    runs: list[tuple[str, list[dict[str, Any]]]],
+    models: dict[str, list[dict[str, Any]]] | None = None,
+    budgets: dict[str, float] | None = None,
 ) -> str:
+    """The index: the latest run's summary, small multiples of the trends, and the runs newest first."""
+    from datafactory.quality.charts import small_multiples
+
+    models, budgets = models or {}, budgets or {}
+    runs = sorted(runs)
     days = [day for day, _ in runs]
     trends = trend_series(runs)
-    scenarios = sorted({c["scenario"] for checks in (models or {}).values() for c in checks})
-    score_psi = {
-        s: [next((c["psi"] for c in (models or {}).get(d, []) if c["scenario"] == s), None) for d in days]
-        for s in scenarios
+    scenarios = sorted({c["scenario"] for checks in models.values() for c in checks})
+    psi = {
+        s: [next((c["psi"] for c in models.get(d, []) if c["scenario"] == s), None) for d in days] for s in scenarios
     }
-    psi_values = [v for values in score_psi.values() for v in values if v is not None]
-    quarantine_values = [v for values in trends["quarantine_rate"].values() for v in values if v is not None]
-    charts = (
-        line_chart("Pass rate per suite (share of expectations met)", days, trends["pass_rate"], 1.0, "{:.0%}")
-        + line_chart(
-            "Quarantine rate per feed (share of rows in)",
-            days,
-            trends["quarantine_rate"],
-            nice_max(quarantine_values, 0.01),
-            "{:.1%}",
-        )
-        + stacked_bars("Top failing expectations over time (failing rows)", days, trends["top_failing"])
-        + (
-            line_chart(
-                "Model score stability (PSI, > 0.25 shifted)", days, score_psi, nice_max(psi_values, 0.3), "{:.2f}"
-            )
-            if score_psi
-            else ""
-        )
-    )
-    rows = []
-    for day, results in runs:
+    limits = {f: budgets.get(f, DEFAULT_QUARANTINE_BUDGET) for f in trends["quarantine_rate"]}
+    table = []
+    for day, results in reversed(runs):
         rows_in = sum(r["rows_in"] for r in results)
         quarantined = sum(r["rows_quarantined"] for r in results)
-        critical = sum(len(r["critical"]) for r in results)
-        rate = quarantined / rows_in if rows_in else 0.0
-        rows.append(
-            f"<tr><td><a href='{day}/index.html'>{day}</a></td><td class='n'>{len(results)}</td>"
-            f"<td class='n'>{rows_in}</td><td class='n'>{quarantined}</td><td class='n'>{rate:.2%}</td>"
-            f"<td class='{'bad' if critical else 'ok'}'>{critical}</td></tr>"
+        table.append(
+            {
+                "day": day,
+                "feeds": len(results),
+                "rows_in": rows_in,
+                "quarantined": quarantined,
+                "rate": quarantined / rows_in if rows_in else 0.0,
+                "critical": sum(len(r["critical"]) for r in results),
+            }
         )
-    body = (
-        "<p><a href='data_docs/index.html'>GE Data Docs</a> (every suite and run, as GE renders them)</p>"
-        "<h2>Trends</h2>" + charts + "<h2>Runs</h2><table><tr><th>run date</th><th>feeds</th><th>rows in</th>"
-        "<th>quarantined</th><th>quarantine rate</th><th>critical</th></tr>" + "".join(rows) + "</table>"
+    latest = None
+    if table:
+        latest = {
+            **table[0],
+            "over_budget": [r["source"] for r in runs[-1][1] if _rate(r) > limits.get(r["source"], 0.0)],
+            "models": models.get(table[0]["day"], []),
+        }
+    return (
+        _templates()
+        .get_template("index.html.j2")
+        .render(
+            title="Quality reports",
+            latest=latest,
+            runs=table,
+            quarantine=small_multiples(days, trends["quarantine_rate"], limits, _pct),
+            psi=small_multiples(days, psi, PSI_LIMIT, "{:.3f}".format) if psi else [],
+            failing=small_multiples(days, trends["top_failing"], None, "{:,.0f}".format),
+            pass_rate=small_multiples(
+                days, trends["pass_rate"], None, "{:.0%}".format, higher_is_worse=False, floor=1.0
+            ),
+            psi_limit=PSI_LIMIT,
+            pct=_pct,
+            num="{:.3f}".format,
+            count="{:,.0f}".format,
+            pct0="{:.0%}".format,
+        )
     )
-    return _page("Quality reports", body)
 
 
 def _docs_links(reports: Path, day: str, results: list[dict[str, Any]]) -> dict[str, list[tuple[str, str]]]:
@@ -230,15 +307,41 @@ def write_reports(zones: Zones, logical_date: date) -> Path:
     report) and the index; returns the run's page."""
     from datafactory.quality.data_docs import build_data_docs
 
-    out = zones.reports()
     build_data_docs(zones, logical_date)
-    days = sorted(p.name for p in (zones.home / "quality").iterdir() if p.is_dir())
+    return write_pages(zones, logical_date)
+
+
+def quarantine_budgets(repo: Path | None) -> dict[str, float]:
+    """Each feed's quarantine-rate budget from its spec (`quarantine_budget`), else the default."""
+    if repo is None:
+        return {}
+    from datafactory.specs import load_sources
+
+    budgets = {}
+    for name, spec in load_sources(repo).items():
+        budget = getattr(spec, "quarantine_budget", None)
+        budgets[name] = float(budget) if budget is not None else DEFAULT_QUARANTINE_BUDGET
+    return budgets
+
+
+def write_pages(zones: Zones, logical_date: date | None = None, repo: Path | None = None) -> Path:
+    """Render every run page and the index again from the results on disk (a rerun, or a model check
+    that arrived after the run's own report, always shows); returns the run's page (or the index)."""
+    if repo is None:
+        from datafactory.settings import load_settings
+
+        repo = load_settings().repo
+    budgets, notes = quarantine_budgets(repo), expectation_notes(repo)
+    out = zones.reports()
+    folder = zones.home / "quality"
+    days = sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.exists() else []
     runs = [(d, load_results(zones, date.fromisoformat(d))) for d in days]
     models = {d: load_model_checks(zones, date.fromisoformat(d)) for d in days}
     for day, results in runs:
         page = out / day / "index.html"
         page.parent.mkdir(parents=True, exist_ok=True)
-        html = render_run(date.fromisoformat(day), results, _docs_links(out, day, results), models[day])
+        docs = _docs_links(out, day, results)
+        html = render_run(date.fromisoformat(day), results, docs, models[day], budgets, notes)
         page.write_text(html, encoding="utf-8")
-    (out / "index.html").write_text(render_index(runs, models), encoding="utf-8")
-    return out / logical_date.isoformat() / "index.html"
+    (out / "index.html").write_text(render_index(runs, models, budgets), encoding="utf-8")
+    return out / (logical_date.isoformat() if logical_date else "") / "index.html"
