@@ -168,11 +168,11 @@ import importlib
 import sys
 from datetime import date
 from bench.plain import WARM_MODULES
-from datafactory.products.approval import auto_approver
+from datafactory.airflow.approval import auto_approver
 import os
 for module in WARM_MODULES:  # as the plain run's parent does, so neither path times library imports
     importlib.import_module(module)
-from datafactory.runner import airflow_environment, prepare_airflow, run_dags
+from datafactory.airflow.runs import airflow_environment, prepare_airflow, run_dags
 from datafactory.settings import load_settings
 settings = load_settings()
 if sys.argv[3] == "migrate":
@@ -185,7 +185,7 @@ with auto_approver(settings.auto_approve):  # as `datafactory run` does: the dem
 
 
 def run_airflow(home: Path, enterprises: int, dags: list[str]) -> RunFigures:
-    from datafactory.products.approval import APPROVAL_TASK
+    from datafactory.airflow.approval import APPROVAL_TASK
 
     env = _env(home, enterprises)
     figures = RunFigures()

@@ -1,14 +1,14 @@
-"""The main job: simulate the day's upstream delivery, then run every DAG through `dag.test()`."""
+"""The engine side of the main job: which day runs next, and the simulated upstream delivery of that day.
+
+Running the DAGs themselves (`dag.test()`, logs, progress) is Airflow's part: datafactory.airflow.runs."""
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -27,30 +27,6 @@ class RunSummary:
     dag_states: dict[str, str]
     report: Path
     product_versions: dict[str, int]
-
-
-def airflow_environment(settings: Settings) -> dict[str, str]:
-    """Embedded default: SQLite metadata under var/airflow. Values already set win (production)."""
-    home = settings.home / "airflow"
-    return {
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(settings.repo / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(settings.repo / "plugins"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": "http://localhost:8080/execution/",
-        "DATAFACTORY_HOME": str(settings.home),
-    }
-
-
-def prepare_airflow(settings: Settings) -> None:
-    for key, value in airflow_environment(settings).items():
-        os.environ.setdefault(key, value)
-    Path(os.environ["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
-    airflow = Path(sys.executable).with_name("airflow")
-    done = subprocess.run([str(airflow), "db", "migrate"], capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RunFailedError(f"airflow db migrate failed: {done.stderr.strip().splitlines()[-1:]}")
 
 
 def next_logical_date(settings: Settings) -> date:
@@ -114,24 +90,3 @@ def critical_reasons(logical_date: date) -> list[str]:
         result = json.loads(path.read_text())
         reasons += [f"{result.get('source', path.stem)}: {c}" for c in result.get("critical", [])]
     return reasons
-
-
-def run_dags(dag_ids: list[str], logical_date: date) -> dict[str, str]:
-    """Run each DAG once for `logical_date`, in order, stopping at the first failure."""
-    from datetime import datetime
-
-    from airflow.dag_processing.dagbag import DagBag
-
-    bag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
-    if bag.import_errors:
-        raise RunFailedError(f"DAG import errors: {bag.import_errors}")
-    stamp = datetime.combine(logical_date, datetime.min.time(), tzinfo=UTC)
-    states = {}
-    with simulated_platform():
-        for dag_id in dag_ids:
-            run = bag.get_dag(dag_id).test(logical_date=stamp, run_conf={"logical_date": logical_date.isoformat()})
-            states[dag_id] = str(run.state)
-            if states[dag_id] != "success":
-                reasons = "; ".join(critical_reasons(logical_date)) or "see the task log above"
-                raise RunFailedError(f"{dag_id} ended {states[dag_id]} for {logical_date}: {reasons}")
-    return states

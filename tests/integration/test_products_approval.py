@@ -51,12 +51,12 @@ SUITE = {
 DRIVER = """
 import sys
 from datetime import date
-from datafactory.runner import prepare_airflow, run_dags
+from datafactory.airflow.runs import prepare_airflow, run_dags
 from datafactory.settings import load_settings
 
 settings = load_settings()
 prepare_airflow(settings)  # sets AIRFLOW_HOME and friends: import nothing of Airflow before this
-from datafactory.products.approval import auto_approver
+from datafactory.airflow.approval import auto_approver
 with auto_approver(settings.auto_approve):
     print(run_dags([sys.argv[1]], date.fromisoformat(sys.argv[2])))
 """

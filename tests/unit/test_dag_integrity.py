@@ -52,3 +52,13 @@ def test_parsing_the_dag_file_imports_nothing_heavy():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_every_dag_says_why_it_is_paused_on_the_embedded_default(dagbag):
+    for dag_id, dag in dagbag.dags.items():
+        assert "no scheduler runs" in dag.doc_md and "datafactory run" in dag.doc_md, dag_id
+
+
+def test_only_the_report_task_carries_an_extra_link(dagbag):
+    linked = {f"{d}.{t.task_id}" for d, dag in dagbag.dags.items() for t in dag.tasks if t.operator_extra_links}
+    assert linked == {"ingest_returned_data.quality_report"}

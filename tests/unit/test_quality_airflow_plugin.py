@@ -1,5 +1,6 @@
-"""The Airflow plugin loads through Airflow's own plugin manager and serves the reports. The link of a
-real run (read from the metadata DB) is checked in tests/e2e/test_report_chromium.py."""
+"""The Airflow plugin loads through Airflow's own plugin manager and serves the reports; only the report task
+carries a "Quality report" link. The redirect of a real run (read from the metadata DB) is checked in
+tests/e2e/test_ui_airflow.py."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ import subprocess
 import sys
 from datetime import date
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
+from datafactory.airflow.operators import QualityReportLink, run_link
 from datafactory.airflow.plugin import REPORTS_PREFIX, report_url
 
 pytestmark = pytest.mark.unit
@@ -19,7 +22,6 @@ REPO = Path(__file__).resolve().parents[2]
 
 _PROBE = """
 import json
-from types import SimpleNamespace
 from airflow import plugins_manager as pm
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -27,14 +29,16 @@ from fastapi.testclient import TestClient
 plugins, errors = pm._get_plugins()
 apps, _ = pm.get_fastapi_plugins()
 views, _ = pm._get_ui_plugins()
-link = next(l for l in pm.get_global_operator_extra_links() if l.name == "Quality report")
-other = SimpleNamespace(dag_id="train_x", task_id="t", run_id="manual__2026-11-02T00:00:00+00:00", map_index=-1)
+from airflow.dag_processing.dagbag import DagBag
+
+bag = DagBag(dag_folder=REPO + "/dags")
+with_links = sorted(f"{d}.{t.task_id}" for d, dag in bag.dags.items() for t in dag.tasks if t.operator_extra_links)
 root = FastAPI()
 root.mount(apps[0]["url_prefix"], apps[0]["app"])
 page = TestClient(root).get("/datafactory-reports/2026-11-02/index.html")
 print(json.dumps({
     "plugins": [p.name for p in plugins], "errors": errors, "views": [v["href"] for v in views],
-    "link": link.name, "other": link.get_link(None, ti_key=other),
+    "global": [l.name for l in pm.get_global_operator_extra_links()], "with_links": with_links,
     "status": page.status_code, "body": page.text,
 }))
 """
@@ -50,14 +54,24 @@ def test_plugin_loads_serves_reports_and_links_the_run(tmp_path):
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "DATAFACTORY_HOME": str(tmp_path / "var"),
     }
-    done = subprocess.run([sys.executable, "-c", _PROBE], env=env, capture_output=True, text=True, timeout=300)
+    probe = f"REPO = {str(REPO)!r}\n" + _PROBE
+    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     probe = json.loads(done.stdout.strip().splitlines()[-1])
     assert probe["plugins"] == ["datafactory"] and probe["errors"] == {}
     assert probe["views"] == ["datafactory-reports/index.html"]
-    assert probe["link"] == "Quality report" and probe["other"] == ""  # only ingest runs have a report
+    assert probe["global"] == []  # no link on every task: an empty "Extra Links" heading helps nobody
+    assert probe["with_links"] == ["ingest_returned_data.quality_report"]
     assert probe["status"] == 200 and "Quality report 2026-11-02" in probe["body"]
 
 
 def test_report_url_is_the_run_page_of_the_business_date():
     assert report_url(date(2026, 11, 1)) == f"{REPORTS_PREFIX}/2026-11-01/index.html"
+
+
+def test_the_link_names_the_run_for_the_plugin_to_resolve():
+    key = SimpleNamespace(dag_id="ingest_returned_data", run_id="manual__2026-11-02T08:00:00+00:00", map_index=-1)
+    assert QualityReportLink().get_link(None, ti_key=key) == run_link(key.dag_id, key.run_id)
+    assert run_link(key.dag_id, key.run_id) == (
+        "/datafactory-reports/runs/ingest_returned_data/manual__2026-11-02T08%3A00%3A00%2B00%3A00"
+    )

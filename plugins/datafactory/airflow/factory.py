@@ -7,6 +7,7 @@ from typing import Any
 
 from airflow.sdk import DAG, Asset, TaskGroup, task
 
+from datafactory.airflow.operators import QualityReportOperator
 from datafactory.partitioning import region_column
 from datafactory.quality.references import conform_after
 from datafactory.settings import load_settings
@@ -15,6 +16,11 @@ from datafactory.specs import ProductSpec, load_models, load_products, load_sour
 START = datetime(2026, 1, 1)
 DEFAULT_ARGS: dict[str, Any] = {"owner": "datafactory", "retries": 2, "retry_delay": timedelta(minutes=1)}
 INGEST_DAG = "ingest_returned_data"
+EMBEDDED_NOTE = (
+    "\n\n*Paused?* On the embedded default no scheduler runs: Airflow shows the DAG paused, and "
+    "`datafactory run` runs it for each business date with `dag.test()` (the date is in the run's conf). "
+    "Unpause it only where a scheduler runs (docker-compose)."
+)
 
 
 def conformed_asset(source: str) -> Asset:
@@ -79,14 +85,15 @@ def _ingest_dag(sources: list[str]) -> DAG:
             for feed in first:
                 conform_tasks[feed] >> conform_entry[source]
 
-        @task(task_id="quality_report", trigger_rule="all_done")
-        def report(**context) -> str:
-            from datafactory.airflow.tasks import quality_report
-
-            return quality_report(context)
-
-        conformed >> report()
+        report = QualityReportOperator(task_id="quality_report", trigger_rule="all_done", python_callable=_report)
+        conformed >> report
     return dag
+
+
+def _report(**context: Any) -> str:
+    from datafactory.airflow.tasks import quality_report
+
+    return quality_report(context)
 
 
 def _conform_by_region(source: str, pulled: Any) -> tuple[Any, Any]:
@@ -151,7 +158,7 @@ def _train_dag(scenario: str, inputs: list[str]) -> DAG:
 def _publish_dag(spec: ProductSpec) -> DAG:
     from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, chain
 
-    from datafactory.products.approval import APPROVAL_TASK, ProductApprovalOperator
+    from datafactory.airflow.approval import APPROVAL_TASK, ProductApprovalOperator
 
     product, model = spec.name, spec.model
     triggers = [model_asset(model)] if model else [conformed_asset(s) for s in spec.inputs]
@@ -200,4 +207,6 @@ def build_dags() -> dict[str, DAG]:
     dags = [_ingest_dag(sorted(sources))]
     dags += [_train_dag(name, spec.inputs) for name, spec in models.items()]
     dags += [_publish_dag(spec) for spec in load_products(repo).values()]
+    for d in dags:  # the UI shows why the DAGs are paused
+        d.doc_md = (d.doc_md or "") + EMBEDDED_NOTE
     return {d.dag_id: d for d in dags}

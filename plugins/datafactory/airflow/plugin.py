@@ -3,7 +3,11 @@
 - a FastAPI app on the API server serves the reports folder (run pages, trends, GE Data Docs)
   under `/datafactory-reports/`;
 - a "Quality reports" entry in the UI navigation opens the index with the trends;
-- every task of the ingest DAG gets a "Quality report" extra link to its own run's page.
+- the ingest DAG's `quality_report` task (datafactory.airflow.operators), and only it (elsewhere there is
+  nothing to link), carries a
+  "Quality report" extra link. Airflow 3 computes operator links on the worker, which may not read the
+  metadata DB, so the link names the run (`/datafactory-reports/runs/<dag>/<run>`) and the reports app,
+  on the API server, redirects it to the page of the run's business date.
 """
 
 from __future__ import annotations
@@ -12,10 +16,8 @@ from datetime import date
 from typing import Any
 
 from airflow.plugins_manager import AirflowPlugin
-from airflow.sdk import BaseOperatorLink
 
-REPORTS_PREFIX = "/datafactory-reports"
-INGEST_DAG = "ingest_returned_data"  # the DAG that ends with the quality report (see factory.py)
+from datafactory.airflow.operators import REPORTS_PREFIX
 
 
 def business_date(dag_id: str, run_id: str) -> date:
@@ -39,34 +41,29 @@ def report_url(day: date, prefix: str = REPORTS_PREFIX) -> str:
     return f"{prefix}/{day.isoformat()}/index.html"
 
 
-class QualityReportLink(BaseOperatorLink):
-    """The reviewers' quality report of the task's run (ingest DAG only)."""
-
-    name = "Quality report"
-
-    def get_link(self, operator: Any, *, ti_key: Any) -> str:
-        if ti_key.dag_id != INGEST_DAG:
-            return ""
-        return report_url(business_date(ti_key.dag_id, ti_key.run_id))
-
-
 def reports_app():
     """Static files of the reports folder; the folder may appear after the server starts."""
     from fastapi import FastAPI
+    from fastapi.responses import RedirectResponse
     from fastapi.staticfiles import StaticFiles
 
     from datafactory.settings import load_settings
 
     app = FastAPI(title="datafactory quality reports")
     reports = load_settings().home / "reports"
+
+    @app.get("/runs/{dag_id}/{run_id}")
+    def run_report(dag_id: str, run_id: str) -> RedirectResponse:
+        """The report of a run's business date (the link is relative to this app's mount point)."""
+        return RedirectResponse(f"../../{business_date(dag_id, run_id).isoformat()}/index.html", 307)
+
     app.mount("/", StaticFiles(directory=reports, html=True, check_dir=False), name="reports")
     return app
 
 
 class DatafactoryPlugin(AirflowPlugin):
     name = "datafactory"
-    global_operator_extra_links = [QualityReportLink()]  # noqa: RUF012  Airflow reads these class attributes
-    external_views = [  # noqa: RUF012
+    external_views = [  # noqa: RUF012  Airflow reads these class attributes
         {
             "name": "Quality reports",
             "href": f"{REPORTS_PREFIX.lstrip('/')}/index.html",

@@ -80,7 +80,16 @@ def train(scenario: str, context: dict[str, Any]) -> dict[str, Any]:
     spec = load_models(settings.repo)[scenario]
     day = run_date(context)
     snapshot = Ledger(settings.state_engine()).snapshot(spec.inputs, day)  # raw partitions + watermarks
-    return train_scenario(settings, spec, day, snapshot)
+    result = train_scenario(settings, spec, day, snapshot)
+    refresh_reports(settings)  # the model's score check lands after the day's report: show it there
+    return result
+
+
+def refresh_reports(settings) -> None:
+    from datafactory.quality.report import write_pages
+    from datafactory.zones import Zones
+
+    write_pages(Zones(settings.home), repo=settings.repo)
 
 
 def publish(product: str, step: str, context: dict[str, Any]) -> dict[str, Any]:

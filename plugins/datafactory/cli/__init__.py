@@ -8,11 +8,25 @@ import sys
 from rich.console import Console
 from rich.markup import escape
 
-from datafactory.cli import billing, check, consumers, model, products, pulls, quarantine, run, serve, simulate, usage
+from datafactory.cli import (
+    billing,
+    check,
+    consumers,
+    keys,
+    model,
+    products,
+    pulls,
+    quarantine,
+    run,
+    serve,
+    simulate,
+    ui,
+    usage,
+)
 from datafactory.cli.errors import one_line
 
 console = Console(stderr=True)
-COMMANDS = (run, pulls, products, model, quarantine, simulate, check, serve, consumers, usage, billing)
+COMMANDS = (run, ui, pulls, products, model, quarantine, simulate, check, serve, consumers, usage, billing, keys)
 
 
 def main(argv: list[str] | None = None) -> int:
