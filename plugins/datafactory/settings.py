@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,44 +44,39 @@ class Settings:
         return open_engine(self.exchange_url, "DATAFACTORY_EXCHANGE_URL")
 
     def pseudonym_key(self) -> bytes:
-        """HMAC key for pseudonyms: from the environment in production, else a per-install key
-        generated once under var/ (never from the repository)."""
-        env = os.environ.get("DATAFACTORY_PSEUDONYM_KEY")
-        if env:
-            return env.encode()
-        key_file = self.home / "secrets" / "pseudonym.key"
-        if not key_file.exists():
-            key_file.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as fh:
-                fh.write(secrets.token_hex(32))
-        return key_file.read_text().strip().encode()
+        """The current HMAC key for pseudonyms, as a `Key` that knows its id and the retired keys: from the
+        environment in production (never generated there), else generated once under var/secrets/."""
+        from datafactory.secrets import load_ring
+
+        return load_ring("pseudonym", self.home).key()
 
     def api_secret(self) -> str:
-        """App secret for the sharing-platform API: DATAFACTORY_API_SECRET, else generated once under var/."""
-        return os.environ.get("DATAFACTORY_API_SECRET") or _install_secret(self.home / "secrets" / "api.secret")
+        """App secret for the sharing-platform API: DATAFACTORY_API_SECRET, else (embedded default only)
+        generated once under var/."""
+        return _provisioned_or_installed("DATAFACTORY_API_SECRET", self.home / "secrets" / "api.secret")
 
     def sm4_key(self) -> bytes:
-        """128-bit SM4 key for personal values that must be kept: DATAFACTORY_SM4_KEY (32 hex digits),
-        else generated once under var/ (never from the repository)."""
-        text = os.environ.get("DATAFACTORY_SM4_KEY") or _install_secret(self.home / "secrets" / "sm4.key", 16)
-        key = bytes.fromhex(text)
-        if len(key) != 16:
-            raise ValueError("DATAFACTORY_SM4_KEY must be 32 hex digits (a 128-bit SM4 key)")
-        return key
+        """The current 128-bit SM4 key (a `Key` with its id and the retired keys): DATAFACTORY_SM4_KEY
+        (32 hex digits) in production, else generated once under var/secrets/ (never from the repository)."""
+        from datafactory.secrets import load_ring
+
+        return load_ring("sm4", self.home).key()
+
+
+def _provisioned_or_installed(variable: str, path: Path) -> str:
+    from datafactory.secrets import is_production, provisioned
+
+    if os.environ.get(variable) or is_production():
+        return provisioned(variable) if is_production() else os.environ[variable]
+    return _install_secret(path)
 
 
 def _install_secret(path: Path, nbytes: int = 32) -> str:
-    """A random hex secret created once with owner-only permissions; later calls read it back."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another task created it first
-            return path.read_text().strip()
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_hex(nbytes))
-    return path.read_text().strip()
+    """A random hex secret created once (atomically) with owner-only permissions; later calls read it
+    back. Production refuses: its secrets are provisioned, never generated."""
+    from datafactory.secrets import install_secret
+
+    return install_secret(path, nbytes)
 
 
 def _flag(name: str, default: bool) -> bool:
