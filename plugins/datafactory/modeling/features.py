@@ -6,9 +6,9 @@ import re
 from datetime import date
 from typing import Any
 
-import duckdb
 import pandas as pd
 
+from datafactory import sandbox
 from datafactory.specs import ModelSpec
 from datafactory.zones import Zones
 
@@ -28,15 +28,16 @@ def sql_parameters(sql: str, as_of: date, declared: dict[str, Any]) -> dict[str,
 
 
 def build_features(spec: ModelSpec, zones: Zones, as_of: date) -> pd.DataFrame:
-    con = duckdb.connect()
+    inputs = {}
+    for source in spec.inputs:
+        path = zones.conformed_as_of(source, as_of)
+        if path is None:
+            raise MissingInputError(
+                f"{spec.name}: no conformed {source} on or before {as_of}; run the ingest DAG first"
+            )
+        inputs[source] = path
+    con = sandbox.connect(inputs)  # inputs registered, then no file/network access and a locked configuration
     try:
-        for source in spec.inputs:
-            path = zones.conformed_as_of(source, as_of)
-            if path is None:
-                raise MissingInputError(
-                    f"{spec.name}: no conformed {source} on or before {as_of}; run the ingest DAG first"
-                )
-            con.execute(f"CREATE VIEW {source} AS SELECT * FROM read_parquet('{path}')")
         sql = spec.features_sql
         return con.execute(sql, sql_parameters(sql, as_of, spec.sql_params)).df()
     finally:
