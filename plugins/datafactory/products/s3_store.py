@@ -13,6 +13,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from datafactory.products.store import check_key
+
 # 412: the key exists. 409: a concurrent conditional write on the same key is in flight (AWS
 # answers ConditionalRequestConflict); either way this writer did not create the object.
 _LOST_CONDITION = {"PreconditionFailed", "ConditionalRequestConflict", "412", "409"}
@@ -51,8 +53,7 @@ class S3Store:
         return f"s3://{self.bucket}/{self._key(key)}"
 
     def _key(self, key: str) -> str:
-        if key.startswith("/") or ".." in key.split("/"):
-            raise ValueError(f"key escapes the store: {key}")
+        check_key(key, allow_empty=True)
         return f"{self.prefix}/{key}" if self.prefix else key
 
     def put(self, key: str, data: bytes) -> None:

@@ -1,11 +1,34 @@
-"""Object store interface over a local directory (default) or S3. Keys use '/' separators."""
+"""Object store interface over a local directory (default) or S3. Keys use '/' separators.
+
+Every key is checked lexically before any path or S3 key is made of it (`check_key`): no absolute
+key, no `..`/`.`/empty part (also as full-width dots), no backslash or control character. A local
+store also refuses a key whose folders are symbolic links out of the store.
+"""
 
 from __future__ import annotations
 
 import os
+import unicodedata
 import uuid
 from pathlib import Path
 from typing import Protocol
+
+
+def check_key(key: str, *, allow_empty: bool = False) -> str:
+    """`key` if it is a plain relative key, else ValueError (`x/../other_product/...` included)."""
+    if allow_empty and key in {"", "/"}:
+        return ""
+    folded = unicodedata.normalize("NFKC", key)
+    parts = folded.rstrip("/").split("/")  # a listing prefix may end with '/'
+    if (
+        not key
+        or folded.startswith("/")
+        or "\\" in folded
+        or any(p in {"", ".", ".."} for p in parts)
+        or any(unicodedata.category(ch).startswith("C") for ch in folded)
+    ):
+        raise ValueError(f"key escapes the store or is not a plain relative key: {key!r}")
+    return key
 
 
 class ObjectStore(Protocol):
@@ -25,7 +48,7 @@ class LocalStore:
         self.root = Path(root)
 
     def _path(self, key: str) -> Path:
-        path = (self.root / key).resolve()
+        path = (self.root / check_key(key)).resolve()
         if self.root.resolve() not in path.parents:
             raise ValueError(f"key escapes the store: {key}")
         return path

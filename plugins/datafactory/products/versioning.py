@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -59,12 +60,23 @@ class Published:
     reused: bool
 
 
+_PRODUCT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def product_name(product: str) -> str:
+    """A product's name as a store prefix: one plain path part (letters, digits, `_`, `-`, `.`), never
+    `..` or a `/`, so `x/../anti_fraud_admission` cannot reach another product's versions."""
+    if not isinstance(product, str) or not _PRODUCT_NAME.match(product) or ".." in product:
+        raise ValueError(f"product name {product!r} is not a plain name (letters, digits, _ - .; no '..' or '/')")
+    return product
+
+
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
 def version_key(product: str, version: int) -> str:
-    return f"{product}/v{version}"
+    return f"{product_name(product)}/v{version}"
 
 
 def manifest_key(product: str, version: int) -> str:
@@ -82,7 +94,7 @@ def _now() -> str:
 def list_versions(store: ObjectStore, product: str) -> list[int]:
     """Only versions whose manifest exists are visible; a crash before the manifest leaves none."""
     versions = []
-    for key in store.list(f"{product}/v"):
+    for key in store.list(f"{product_name(product)}/v"):
         parts = key.split("/")
         if len(parts) == 3 and parts[2] == MANIFEST and parts[1][:1] == "v" and parts[1][1:].isdigit():
             versions.append(int(parts[1][1:]))
@@ -158,7 +170,7 @@ def publish_version(
 
 
 def approval_key(product: str, version: int) -> str:
-    return f"{product}/approvals/v{version}.json"
+    return f"{product_name(product)}/approvals/v{version}.json"
 
 
 def read_decision(store: ObjectStore, product: str, version: int) -> dict[str, Any] | None:
@@ -188,12 +200,12 @@ def record_decision(store: ObjectStore, product: str, version: int, decision: st
 
 
 def latest_version(store: ObjectStore, product: str) -> int | None:
-    key = f"{product}/{LATEST}"
+    key = f"{product_name(product)}/{LATEST}"
     return json.loads(store.get(key))["version"] if store.exists(key) else None
 
 
 def history(store: ObjectStore, product: str) -> list[dict[str, Any]]:
-    return [json.loads(store.get(k)) for k in store.list(f"{product}/history/")]
+    return [json.loads(store.get(k)) for k in store.list(f"{product_name(product)}/history/")]
 
 
 def move_latest(store: ObjectStore, product: str, version: int, action: str, by: str, reason: str) -> dict:
@@ -223,8 +235,8 @@ def move_latest(store: ObjectStore, product: str, version: int, action: str, by:
         "reason": reason,
     }
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    store.put_if_absent(f"{product}/history/{stamp}-{uuid.uuid4().hex[:8]}.json", _json(event))
-    store.put(f"{product}/{LATEST}", _json({"version": version, **event}))
+    store.put_if_absent(f"{product_name(product)}/history/{stamp}-{uuid.uuid4().hex[:8]}.json", _json(event))
+    store.put(f"{product_name(product)}/{LATEST}", _json({"version": version, **event}))
     return event
 
 
@@ -257,7 +269,7 @@ def recorded_model(store: ObjectStore, product: str, day: str) -> dict[str, Any]
 
 
 def _restatements(product: str, day: str) -> str:
-    return f"{product}/restatements/{day}/"
+    return f"{product_name(product)}/restatements/{day}/"
 
 
 def _closed(request_id: str) -> str:

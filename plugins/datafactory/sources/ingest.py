@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from datafactory.quality.parsing import parse_column
 from datafactory.sources.channels import ChannelError, Delivery, SchemaDriftError, Window
 from datafactory.sources.dedupe import SeenIdentities, identities
+from datafactory.sources.landing import free_name, restrict_tree, write_private
 from datafactory.sources.ledger import DRIFT, FAILED, SUCCESS, FileReceipt, Ledger, PullRecord
 from datafactory.sources.protect import pii_rules, protect
 from datafactory.sources.pseudonymize import encrypt_bytes, encrypt_column
@@ -216,15 +217,17 @@ def _write_quarantine(
         rows.to_parquet(staging / "rows.parquet", index=False)
         count += len(rows)
     for item in delivery.quarantined_files:
-        base = quarantined_file_name(spec, item.name)
+        base = free_name(staging / "files", quarantined_file_name(spec, item.name))  # no copy replaces another
         data = encrypt_bytes(item.data, sm4_key, base.encode()) if sm4_key else item.data
-        (staging / "files" / (base + (".sm4" if sm4_key else ""))).write_bytes(data)
+        write_private(staging / "files" / (base + (".sm4" if sm4_key else "")), data)
         reason = {"name": item.name, "sha256": item.sha256, "reason": item.reason, "rows": item.rows}
         reason |= {"stored_as": base, "control": item.control}
-        (staging / "files" / f"{base}.reason.json").write_text(
-            json.dumps({**reason, "run_id": run_id, "sm4_encrypted": bool(sm4_key)}, ensure_ascii=False, indent=2)
+        reason_text = json.dumps(
+            {**reason, "run_id": run_id, "sm4_encrypted": bool(sm4_key)}, ensure_ascii=False, indent=2
         )
+        write_private(staging / "files" / f"{base}.reason.json", reason_text.encode())
         count += item.rows
+    restrict_tree(staging)  # owner-only: 0700 folders, 0600 files
     if target.exists():
         shutil.rmtree(target)
     os.replace(staging, target)

@@ -3,11 +3,22 @@
 Names are relative paths like `bld_gas_monthly/bld_gas_monthly_20261101.csv`. Writers (the
 simulator, or a real provider) publish each object whole: a local write goes to a dot-file and is
 renamed, an S3 PUT is atomic; readers ignore dot-files, so they never see half a file.
+
+A drop folder is written by outsiders, so nothing in it is trusted:
+- names are Unicode-normalized (NFC) and refused when they could leave the area: an absolute path, a
+  `..` or `.` part (also as full-width dots), an empty part, a backslash or a control character;
+- symbolic links are never followed: listing skips them, and reading opens every folder and the file
+  itself relative to the one above with O_NOFOLLOW, so a link swapped in meanwhile fails too; only
+  regular files are read.
+Copies the factory keeps of landed files (the ingest quarantine) are owner-only and never replace
+each other (`free_name`, `write_private`, `restrict_tree`).
 """
 
 from __future__ import annotations
 
 import os
+import stat
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,11 +42,72 @@ class Landing(Protocol):
     def write(self, name: str, data: bytes) -> None: ...
 
 
+def safe_relative(name: str, what: str = "landing name") -> str:
+    """`name` in NFC, or ValueError when it is empty, absolute, or has a `..`/`.`/empty part (also in its
+    compatibility form: full-width dots), a backslash or a control character."""
+    normal = unicodedata.normalize("NFC", name)
+    folded = unicodedata.normalize("NFKC", normal)
+    parts = folded.split("/")
+    if (
+        not normal
+        or folded.startswith("/")
+        or "\\" in folded
+        or any(part in {"", ".", ".."} for part in parts)
+        or any(unicodedata.category(ch).startswith("C") for ch in folded)
+    ):
+        raise ValueError(f"{what} escapes its area or is not a plain relative path: {name!r}")
+    return normal
+
+
 def _check(name: str) -> str:
-    parts = name.split("/")
-    if name.startswith("/") or ".." in parts or not name:
-        raise ValueError(f"landing name escapes the landing area: {name!r}")
-    return name
+    return safe_relative(name)
+
+
+def _open_beneath(root: Path, name: str, flags: int = os.O_RDONLY) -> int:
+    """A file descriptor for root/name opened without following any symbolic link below `root`."""
+    parts = _check(name).split("/")
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for part in parts[:-1]:
+            nxt = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+            os.close(fd)
+            fd = nxt
+        try:
+            return os.open(parts[-1], flags | os.O_NOFOLLOW, dir_fd=fd)
+        except OSError as exc:
+            if os.path.islink(root / name):
+                raise ValueError(f"landing name is a symbolic link, which is never followed: {name!r}") from exc
+            raise
+    finally:
+        os.close(fd)
+
+
+def free_name(folder: Path, base: str) -> str:
+    """`base`, or `stem~N.ext` with the first N that no file in `folder` uses yet (as name or name prefix)."""
+    taken = {p.name for p in folder.iterdir()} if folder.is_dir() else set()
+    stem, dot, ext = base.partition(".")
+    candidate, n = base, 1
+    while any(t == candidate or t.startswith(candidate + ".") for t in taken):
+        n += 1
+        candidate = f"{stem}~{n}{dot}{ext}"
+    return candidate
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Writes a new owner-only (0600) file; never replaces an existing one (FileExistsError)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+
+
+def restrict_tree(root: Path) -> None:
+    """Owner-only permissions on a folder tree the factory wrote (0700 folders, 0600 files)."""
+    for folder, _dirs, files in os.walk(root):
+        os.chmod(folder, 0o700)
+        for name in files:
+            path = os.path.join(folder, name)
+            if not os.path.islink(path):
+                os.chmod(path, 0o600)
 
 
 class LocalLanding:
@@ -44,20 +116,38 @@ class LocalLanding:
         self.url = str(root)
 
     def list(self, folder: str) -> list[LandedObject]:
+        """Regular files below `folder`; symbolic links (to files or folders) and dot-files are skipped."""
         base = self.root / _check(folder)
-        if not base.is_dir():
+        if base.is_symlink() or not base.is_dir():
             return []
         found = []
-        for path in sorted(base.rglob("*")):
-            if path.is_file() and not any(p.startswith(".") for p in path.relative_to(self.root).parts):
-                found.append(LandedObject(path.relative_to(self.root).as_posix(), path.stat().st_size))
-        return found
+        for top, dirs, files in os.walk(base, followlinks=False):
+            dirs[:] = [d for d in dirs if not d.startswith(".") and not os.path.islink(os.path.join(top, d))]
+            for entry in files:
+                path = Path(top, entry)
+                info = path.lstat()
+                if entry.startswith(".") or not stat.S_ISREG(info.st_mode):
+                    continue
+                name = path.relative_to(self.root).as_posix()
+                try:
+                    _check(name)
+                except ValueError:
+                    continue  # a name that could not be read back safely is not listed
+                found.append(LandedObject(name, info.st_size))
+        return sorted(found, key=lambda o: o.name)
 
     def read(self, name: str) -> bytes:
-        return (self.root / _check(name)).read_bytes()
+        fd = _open_beneath(self.root, name)
+        with os.fdopen(fd, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                raise ValueError(f"landing name is not a regular file: {name!r}")
+            return fh.read()
 
     def write(self, name: str, data: bytes) -> None:
         target = self.root / _check(name)
+        for parent in reversed(target.relative_to(self.root).parents[:-1]):
+            if (self.root / parent).is_symlink():
+                raise ValueError(f"landing folder is a symbolic link, which is never followed: {parent}")
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
         tmp.write_bytes(data)
