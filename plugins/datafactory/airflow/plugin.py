@@ -47,9 +47,11 @@ def reports_app():
     from fastapi.responses import RedirectResponse
     from fastapi.staticfiles import StaticFiles
 
+    from datafactory.airflow.access import ReportsAccess
     from datafactory.settings import load_settings
 
     app = FastAPI(title="datafactory quality reports")
+    app.add_middleware(ReportsAccess)  # Airflow's authentication and the read-runs permission, on every path
     reports = load_settings().home / "reports"
 
     @app.get("/runs/{dag_id}/{run_id}")
