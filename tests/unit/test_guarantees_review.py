@@ -71,7 +71,9 @@ PAIRS = [
     ("address", "仁皇山路 66 栋", "仁皇山路六十六栋"),  # the shape wants digits
     ("address", "龙溪村8单元", "龙溪8单元"),  # a street word before the number
     ("pseudonym", PSEUDONYM, PSEUDONYM[:-1]),
-    ("pseudonym", f"申请人{PSEUDONYM}", PSEUDONYM.upper()),
+    # Case-insensitive since issue 13: an upper-cased pseudonym is the same pseudonym.
+    ("pseudonym", f"申请人{PSEUDONYM}", "p_" + "0123456789abcdeg" * 2),  # g is no hex digit
+    ("pseudonym", PSEUDONYM.upper(), PSEUDONYM[:-1].upper()),
     ("company_name", "湖州市某某建材有限公司", "湖州市某某建材"),
     ("company_name", "供货方: 湖州市某某建材有限公司", "湖州市某某建材有限公司分公司"),
 ]
