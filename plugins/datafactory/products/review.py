@@ -66,6 +66,7 @@ SURNAMES = frozenset(
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
     "姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
 ) | frozenset(["欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "令狐", "慕容", "尉迟", "长孙"])
+_COMPOUND_SURNAMES = tuple(sorted(s for s in SURNAMES if len(s) == 2))
 _SURNAME = re.compile("[" + "".join(sorted(s for s in SURNAMES if len(s) == 1)) + "]")
 # Words that put a person's name right after them, or right before what follows a name, in free text.
 NAME_LABELS = (
@@ -334,22 +335,22 @@ def _registry_persons(forms: Forms, dicts: Dictionaries, pseudonyms_allowed: boo
             hashed[candidate] = dicts.pseudonymize(candidate) in known
         return hashed[candidate]
 
-    def holds_person(i: Any) -> bool:
-        norm, scan, compact = forms.norm[i], forms.scan[i], forms.compact[i]
-        whole = {norm, compact, *_tokens(norm)}
-        candidates = {c for c in whole if _PERSONAL_SHAPE.search(c) and not is_valid_uscc(c)}
+    def holds_person(norm: str, scan: str, compact: str) -> bool:
+        candidates = {c for c in (norm, compact) if len(c) <= 18 and _PERSONAL_SHAPE.search(c) and not is_valid_uscc(c)}
+        candidates |= {t for t in _tokens(norm) if _CJK_NAME.fullmatch(t)}  # any name, any surname
         for m in _PERSON_DIGITS.finditer(scan):
             candidates |= {m.group(), m.group().upper()}
-        if _SURNAME.search(compact) or any(s in compact for s in SURNAMES if len(s) == 2):
+        if _SURNAME.search(compact) or any(s in compact for s in _COMPOUND_SURNAMES):
             candidates |= set(_name_candidates(compact))
         return any(is_known(c) for c in candidates)
 
-    digits = forms.scan.str.contains(_PERSON_DIGITS)
-    names = forms.compact.str.contains(_HAS_CJK)
+    look = (forms.scan.str.contains(_PERSON_DIGITS) | forms.compact.str.contains(_HAS_CJK)).to_numpy(dtype=bool)
     mask = pd.Series(False, index=index)
-    look = digits | names
     if look.any():
-        mask[look] = [holds_person(i) for i in index[look.to_numpy()]]
+        mask[look] = [
+            holds_person(*values)
+            for values in zip(forms.norm[look], forms.scan[look], forms.compact[look], strict=True)
+        ]
     if not pseudonyms_allowed:
         hexes = ~mask & forms.lower.str.contains(_HEX32)
         if hexes.any():
