@@ -9,7 +9,7 @@ import pytest
 from datafactory.modeling.columns import MISSING, infer_schema
 from datafactory.modeling.config import training_config
 from datafactory.modeling.families.base import TrainingDataError
-from datafactory.modeling.train import train_candidate
+from datafactory.modeling.train import train
 from datafactory.specs import SpecError
 from datafactory.specs.model import model_spec
 
@@ -54,13 +54,17 @@ def _config(**overrides):
 
 def test_columns_are_inferred_numeric_categorical_or_ignored_with_a_reason():
     frame = _frame(300).assign(
-        when=pd.Timestamp("2026-01-01"), code=[f"c{i}" for i in range(300)], empty=np.nan, flag=True
+        when=pd.Timestamp("2026-01-01"),
+        code=[f"c{i}" for i in range(300)],
+        empty=np.nan,
+        flag=True,
+        both=[True, False] * 150,
     )
     schema, ignored = infer_schema(frame, exclude={"id", "bad"})
-    assert schema.numeric == ("x1", "x2", "flag")
+    assert schema.numeric == ("x1", "x2", "both")
     assert schema.categorical == ("kind", "region_code")
-    assert set(ignored) == {"when", "code", "empty"}
-    assert "identifier" in ignored["code"]
+    assert set(ignored) == {"when", "code", "empty", "flag"}
+    assert "identifier" in ignored["code"] and "constant" in ignored["flag"] and "empty" in ignored["empty"]
 
 
 def test_unseen_and_missing_categories_become_missing_in_the_matrix():
@@ -73,27 +77,29 @@ def test_unseen_and_missing_categories_become_missing_in_the_matrix():
 
 
 def test_binary_family_learns_and_reports_every_metric_per_region():
-    trained = train_candidate(_frame(), _config(), _config().candidates[0])
+    trained = train(_frame(), _config())
     assert trained.metrics["auc"] > 0.8
     assert set(trained.metrics) == {"auc", "ks", "gini", "pr_auc", "precision_at_cutoff", "recall_at_cutoff"}
-    assert trained.baseline_metrics["auc"] > 0.8
+    assert [r.name for r in trained.results] == ["lightgbm", "logistic_regression"]
+    assert all(r.holdout["auc"] > 0.8 and r.val["auc"] > 0.8 for r in trained.results)
     assert "region_code" not in trained.features  # passthrough: fairness only
     assert trained.fairness["group"].tolist() == ["330281", "330502"]
     assert (trained.fairness["auc"] > 0.7).all()
 
 
-def test_tuning_tries_every_grid_point_and_keeps_the_best():
+def test_tuning_tries_every_grid_point_by_cross_validation_and_keeps_the_best():
     config = _config(tuning={"metric": "auc", "grid": {"num_leaves": [2, 7], "num_boost_round": [2, 60]}})
-    trained = train_candidate(_frame(), config, config.candidates[0])
-    assert len(trained.trials) == 4
-    best = max(trained.trials, key=lambda t: t.metrics["auc"])
-    assert trained.params["num_leaves"] == best.params["num_leaves"]
-    assert trained.params["num_boost_round"] == best.params["num_boost_round"]
+    lightgbm = train(_frame(), config).results[0]
+    assert len(lightgbm.trials) == 4
+    best = max(lightgbm.trials, key=lambda t: t.metrics["auc"])
+    assert lightgbm.params["num_leaves"] == best.params["num_leaves"]
+    assert lightgbm.params["num_boost_round"] == best.params["num_boost_round"]
+    assert lightgbm.val == best.metrics  # the candidate's validation score is its best grid point's
 
 
 def test_training_is_deterministic():
-    first = train_candidate(_frame(), _config(), _config().candidates[0])
-    second = train_candidate(_frame(), _config(), _config().candidates[0])
+    first = train(_frame(), _config())
+    second = train(_frame(), _config())
     assert first.metrics == second.metrics
     pd.testing.assert_frame_equal(first.holdout_outputs, second.holdout_outputs)
 
@@ -111,12 +117,12 @@ def test_ordinal_family_grades_in_declared_order_and_prefers_over_grading():
         high_risk=["postpone", "decline"],
         promotion={"metric": "macro_f1"},
     )
-    trained = train_candidate(frame, config, config.candidates[0])
+    trained = train(frame, config)
     assert trained.metrics["macro_f1"] > 0.4
     assert set(trained.holdout_outputs["grade"]) <= set(CLASSES)
     ranks = trained.holdout_outputs["grade_rank"].to_numpy()
     assert np.mean(ranks < trained.holdout_y) < np.mean(ranks > trained.holdout_y)  # errs on the safe side
-    assert "confusion_matrix.csv" in trained.artifacts
+    assert "confusion_matrix.csv" in trained.artifacts and "candidates.csv" in trained.artifacts
 
 
 def test_regression_family_learns_expected_values():
@@ -127,7 +133,7 @@ def test_regression_family_learns_expected_values():
     config = _config(
         family="regression", target="energy", target_transform="log", baseline="ridge", promotion={"metric": "mape"}
     )
-    trained = train_candidate(frame.drop(columns=["bad"]), config, config.candidates[0])
+    trained = train(frame.drop(columns=["bad"]), config)
     assert trained.metrics["r2"] > 0.8
     assert trained.metrics["mape"] < 0.25
 
@@ -135,11 +141,15 @@ def test_regression_family_learns_expected_values():
 def test_bad_targets_and_specs_fail_with_a_clear_message():
     frame = _frame()
     with pytest.raises(TrainingDataError, match="say which one is positive"):
-        train_candidate(frame.assign(bad=np.where(frame["bad"] == 1, "yes", "no")), _config(), _config().candidates[0])
-    with pytest.raises(TrainingDataError, match="single class"):
-        train_candidate(frame.assign(bad=0), _config(), _config().candidates[0])
+        train(frame.assign(bad=np.where(frame["bad"] == 1, "yes", "no")), _config())
+    with pytest.raises(TrainingDataError, match=r"--positive maybe is not a value of 'bad'; its values are no, yes"):
+        train(frame.assign(bad=np.where(frame["bad"] == 1, "yes", "no")), _config().with_positive("maybe"))
+    with pytest.raises(TrainingDataError, match=r"has a single value \(0\) in all 2000 labelled rows"):
+        train(frame.assign(bad=0), _config())
     with pytest.raises(TrainingDataError, match="not in the data"):
-        train_candidate(frame.drop(columns=["bad"]), _config(), _config().candidates[0])
+        train(frame.drop(columns=["bad"]), _config())
+    with pytest.raises(TrainingDataError, match="the table has no rows"):
+        train(frame.head(0), _config())
     with pytest.raises(SpecError, match="family"):
         _config(family="neural")
 
@@ -150,9 +160,7 @@ def test_an_undeclared_class_in_the_target_is_an_error_not_a_new_order():
     frame.loc[:4, "decision"] = "unknown"
     config = _config(family="ordinal", target="decision", classes=CLASSES, promotion={"metric": "macro_f1"})
     with pytest.raises(TrainingDataError, match=r"outside the declared classes: \['unknown'\]"):
-        train_candidate(frame, config, config.candidates[0])
+        train(frame, config)
     own_table = config.with_data("decision", "id", None)  # modellers' own data: their labels, sorted
-    trained = train_candidate(
-        frame.assign(decision=frame["decision"].replace("unknown", "rated")), own_table, own_table.candidates[0]
-    )
+    trained = train(frame.assign(decision=frame["decision"].replace("unknown", "rated")), own_table)
     assert set(trained.holdout_outputs["grade"]) <= {"decline", "rated", "standard"}

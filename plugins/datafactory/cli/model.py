@@ -1,39 +1,195 @@
-"""`datafactory model train`: a scenario's algorithm family on a modeller's own table."""
+"""`datafactory model train|compare`: a scenario's family on a modeller's own table, and recent runs side by side.
+
+Input errors (a missing file or column, a `--positive` that is not a value of the target, a table
+with no rows, a single-class target) are found before MLflow, LightGBM and scikit-learn are imported,
+so they come back in about a second.
+"""
 
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 console = Console()
+SUFFIXES = (".csv", ".parquet", ".pq")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("model", help="train scenario models on your own data")
+    p = sub.add_parser("model", help="train scenario models on your own data; compare recent runs")
     verbs = p.add_subparsers(dest="verb", required=True)
     train = verbs.add_parser(
         "train",
         help="train a scenario's algorithm family on a CSV or parquet file and log it to MLflow",
         description=(
-            "Numeric and categorical columns are inferred; the run (params, metrics, artifacts, model card, "
-            "signature) goes to the MLflow experiment '<scenario>/<file stem>'."
+            "Numeric and categorical columns are inferred; identifiers, constant columns and leakage suspects "
+            "are excluded (each printed with its reason). The scenario's algorithm, LightGBM and the linear (or "
+            "WoE) baseline are cross-validated on the training side; the winner is refitted, every candidate is "
+            "reported on the holdout, and the session goes to the MLflow experiment '<scenario>/<file stem>'."
         ),
     )
     train.add_argument("--scenario", required=True, help="whose family, algorithm, params and tuning to use")
     train.add_argument("--data", required=True, type=Path, help="a .csv or .parquet file")
     train.add_argument("--target", required=True, help="the column to predict")
-    train.add_argument("--id", dest="id_column", help="row id: the holdout is split by its hash (default: row content)")
+    train.add_argument(
+        "--id",
+        dest="id_column",
+        help="entity id: the split hashes it, and rows sharing an id stay on one side (default: row content)",
+    )
     train.add_argument("--group", dest="group_column", help="column for the fairness table (e.g. region_code)")
-    train.add_argument("--positive", help="for a binary target with two labels: the label that means bad")
-    train.add_argument("--register", dest="register_as", help="also register as this model name (challenger/champion)")
+    train.add_argument("--positive", help="binary or scorecard target: the label that means bad")
+    train.add_argument(
+        "--register", dest="register_as", help="also register the winner under this model name (idempotent)"
+    )
     train.set_defaults(handler=handle_train)
+
+    compare = verbs.add_parser(
+        "compare",
+        help="recent training runs of a scenario side by side (metrics, data snapshot, git commit, promotion)",
+        description="The terminal version of MLflow's compare view: one column per recent training session.",
+    )
+    compare.add_argument("--scenario", required=True, help="a scenario, or an own-data experiment '<scenario>/<stem>'")
+    compare.add_argument("--last", type=int, default=5, help="how many recent runs (default 5)")
+    compare.set_defaults(handler=handle_compare)
+
+
+# --- input checks (no heavy imports) ---------------------------------------------------------------
+
+# pandas' default missing-value markers, so this check and the trainer agree on what is labelled
+NA_TEXT = frozenset(
+    {"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A"}
+    | {"NA", "NULL", "NaN", "None", "n/a", "nan", "null"}
+)
+MAX_DISTINCT = 1000  # enough to tell labels from numbers; a regression target stops counting there
+
+
+@dataclass
+class TableProfile:
+    """What the checks need from the modeller's file: its columns, row count and the target's values."""
+
+    columns: list[str]
+    rows: int
+    labelled: int
+    values: set[str]  # distinct target values as text (whole numbers without ".0"), at most MAX_DISTINCT
+
+
+def label_text(value: Any) -> str:
+    """A label as text the way the trainer reads it: 1, 1.0 and True-ish numbers alike."""
+    text = str(value).strip()
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return str(int(number)) if number.is_integer() else text
+
+
+def _csv_profile(path: Path, target: str) -> TableProfile:
+    import csv
+
+    with path.open(newline="", encoding="utf-8-sig", errors="replace") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if not header:
+            raise ValueError(f"{path.name}: the file has no header and no rows")
+        index = header.index(target) if target in header else None
+        rows = labelled = 0
+        values: set[str] = set()
+        for row in reader:
+            if not row:
+                continue
+            rows += 1
+            if index is not None and index < len(row) and row[index].strip() not in NA_TEXT:
+                labelled += 1
+                if len(values) < MAX_DISTINCT:
+                    values.add(label_text(row[index]))
+    return TableProfile(header, rows, labelled, values)
+
+
+def _parquet_profile(path: Path, target: str) -> TableProfile:
+    import pyarrow.parquet as pq
+
+    meta = pq.ParquetFile(path)
+    columns = list(meta.schema_arrow.names)
+    rows = meta.metadata.num_rows
+    if target not in columns:
+        return TableProfile(columns, rows, 0, set())
+    column = pq.read_table(path, columns=[target]).column(0).drop_null()
+    values = {label_text(v) for v in column.unique().to_pylist()[:MAX_DISTINCT]}
+    values.discard("nan")
+    return TableProfile(columns, rows, len(column), values)
+
+
+def profile(path: Path, target: str) -> TableProfile:
+    """The file's shape and target, or one clear error naming the file."""
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file")
+    if path.is_dir():
+        raise IsADirectoryError(f"{path}: is a folder; give a .csv or .parquet file")
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise ValueError(f"{path.name}: unsupported file type '{suffix}'; give a .csv or .parquet file")
+    if path.stat().st_size == 0:
+        raise ValueError(f"{path.name}: the file is empty")
+    found = _csv_profile(path, target) if suffix == ".csv" else _parquet_profile(path, target)
+    if found.rows == 0:
+        raise ValueError(f"{path.name}: the file has a header ({len(found.columns)} columns) but no rows")
+    return found
+
+
+def _values(values: set[str]) -> str:
+    shown = sorted(values)
+    more = f", ... ({len(shown)}{'+' if len(shown) >= MAX_DISTINCT else ''} in all)" if len(shown) > 12 else ""
+    return ", ".join(shown[:12]) + more
+
+
+def check_target(found: TableProfile, path: Path, args: argparse.Namespace, family: str) -> None:
+    """Columns exist, the target has labelled rows, `--positive` is one of its values, and the target
+    has what the family needs (two classes, three classes, numbers)."""
+    for flag, column in (("--target", args.target), ("--id", args.id_column), ("--group", args.group_column)):
+        if column and column not in found.columns:
+            raise ValueError(f"{path.name}: no column '{column}' for {flag} (columns: {', '.join(found.columns)})")
+    if found.labelled == 0:
+        raise ValueError(f"{path.name}: '{args.target}' is empty in all {found.rows} rows; nothing to learn from")
+    values = found.values
+    if args.positive is not None:
+        if family not in ("binary", "scorecard"):
+            raise ValueError(f"--positive is for binary and scorecard targets; {args.scenario} is {family}")
+        if label_text(args.positive) not in values:
+            raise ValueError(
+                f"--positive {args.positive} is not a value of '{args.target}'; its values are {_values(values)}"
+            )
+    if len(values) == 1:
+        raise ValueError(
+            f"'{args.target}' has a single value ({next(iter(values))}) in all {found.labelled} labelled rows; "
+            "a model needs at least two different outcomes"
+        )
+    if family in ("binary", "scorecard"):
+        if len(values) > 2:
+            raise ValueError(
+                f"{args.scenario} is a {family} model, but '{args.target}' has {len(values)} values "
+                f"({_values(values)}); give a two-valued target"
+            )
+        if args.positive is None and not values <= {"0", "1", "True", "False", "true", "false"}:
+            raise ValueError(f"'{args.target}' has values {_values(values)}; say which one means bad with --positive")
+    elif family == "ordinal" and len(values) < 3:
+        raise ValueError(f"{args.scenario} grades into ordered classes; '{args.target}' has only {_values(values)}")
+    elif family == "regression" and any(_not_number(v) for v in values):
+        raise ValueError(f"{args.scenario} predicts a number; '{args.target}' has non-numeric values")
+
+
+def _not_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return True
+    return False
 
 
 def handle_train(args: argparse.Namespace) -> int:
-    from datafactory.modeling.pipeline import train_table
     from datafactory.settings import load_settings
     from datafactory.specs import load_models
 
@@ -41,12 +197,15 @@ def handle_train(args: argparse.Namespace) -> int:
     specs = load_models(settings.repo)
     if args.scenario not in specs:
         raise LookupError(f"no scenario '{args.scenario}'; choose one of {', '.join(specs)}")
-    if not args.data.exists():
-        raise FileNotFoundError(f"{args.data}: no such file")
+    spec = specs[args.scenario]
+    check_target(profile(args.data, args.target), args.data, args, spec.family)
+
     with console.status(f"training {args.scenario} on {args.data.name} ..."):
+        from datafactory.modeling.pipeline import train_table
+
         result = train_table(
             settings,
-            specs[args.scenario],
+            spec,
             args.data,
             args.target,
             id_column=args.id_column,
@@ -55,18 +214,63 @@ def handle_train(args: argparse.Namespace) -> int:
             register_as=args.register_as,
         )
     console.print(f"family [bold]{result['family']}[/bold], MLflow experiment [bold]{result['experiment']}[/bold]")
-    for r in result["candidates"]:
-        table = Table("metric", "holdout", title=f"{r['candidate']}: {r['algorithm']}")
-        for name, value in r["metrics"].items():
-            table.add_row(name, f"{value:.4f}")
-        console.print(table)
+    if result["reused"]:
         console.print(
-            f"rows: {r['train_rows']} train, {r['holdout_rows']} holdout; features: {', '.join(r['features'])}"
+            f"same data and recipe as registered version {result['version']} of {result['registered']}: "
+            f"reused run {result['run_id']} (winner {result['winner'] or '?'}"
+            f"{', ' + result['alias'] if result['alias'] else ''}); nothing retrained"
         )
-        for column, why in r["ignored"].items():
-            console.print(f"[yellow]ignored[/yellow] {column}: {why}")
-        console.print(f"run id: {r['run_id']}")
-        if "version" in r:
-            console.print(f"registered version {r['version']} ({r['alias']}): {r['reason']}")
+        console.print(f"run id: {result['run_id']}")
+        return 0
+    print_session(result, spec.promotion.metric)
     console.print(f"MLflow UI: .venv/bin/mlflow ui --backend-store-uri {settings.mlflow_tracking_uri}")
+    return 0
+
+
+def print_session(result: dict[str, Any], metric: str) -> None:
+    for column, why in result["excluded"].items():
+        console.print(f"[yellow]excluded[/yellow] {column}: {why}")
+    for warning in result["warnings"]:
+        console.print(f"[red]warning[/red]: {warning}")
+    console.print(f"split: {result['split']}")
+    names = list(result["candidates"][0]["holdout"])
+    table = Table("candidate", "kind", f"val_{metric} (mean ± sd)", *(f"holdout_{m}" for m in names))
+    for c in result["candidates"]:
+        val = c["val"].get(metric)
+        shown = "-" if val is None else f"{val:.4f} ± {c['val_sd'].get(metric, 0.0):.4f}"
+        name = f"[bold]{c['name']}[/bold] (winner)" if c["winner"] else c["name"]
+        table.add_row(name, c["kind"], shown, *(f"{c['holdout'].get(m, float('nan')):.4f}" for m in names))
+    console.print(table)
+    console.print(result["selection"])
+    console.print(
+        f"rows: {result['train_rows']} train, {result['holdout_rows']} holdout; "
+        f"features: {', '.join(result['features'])}"
+    )
+    console.print(f"winner: {result['winner']}")
+    console.print(f"run id: {result['run_id']}")
+    if "version" in result:
+        console.print(f"registered version {result['version']} ({result['alias']}): {result['reason']}")
+
+
+# --- compare -------------------------------------------------------------------------------------
+
+
+def handle_compare(args: argparse.Namespace) -> int:
+    from datafactory.settings import load_settings
+    from datafactory.specs import load_models
+
+    if args.last < 1:
+        raise ValueError("--last must be at least 1")
+    settings = load_settings()
+    specs = load_models(settings.repo)
+    scenario = args.scenario.split("/", 1)[0]
+    if scenario not in specs:
+        raise LookupError(f"no scenario '{scenario}'; choose one of {', '.join(specs)}")
+    from datafactory.modeling.compare import recent_runs
+
+    columns, rows = recent_runs(settings, args.scenario, args.last)
+    table = Table("", *columns, title=f"{args.scenario}: the {len(columns)} most recent training runs")
+    for name, values in rows:
+        table.add_row(name, *values)
+    console.print(table)
     return 0

@@ -1,7 +1,9 @@
-"""Which columns are numeric or categorical inputs, and the one way every model sees them. Pure."""
+"""Which columns are numeric or categorical inputs, which are excluded and why (identifiers,
+constants, leakage suspects), and the one way every model sees them. Pure."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -9,6 +11,12 @@ import pandas as pd
 
 MISSING = "(missing)"
 MAX_LEVELS = 60  # a text column with more distinct values than this looks like an identifier, not a category
+LEAK_LIMIT = 0.98  # a single feature with AUC (or |corr|) above this nearly is the target
+LEAK_SAMPLE = 50_000  # training rows the leakage check reads: plenty for a statistic that high
+MIN_ROWS_FOR_ROLES = 20  # below this, uniqueness says nothing
+ID_NAME = re.compile(
+    r"(^|[_\s.])(id|no|nr|num|number|key|index|idx|uuid|guid|seq)$|^(id|index|idx|unnamed: ?\d+)$", re.I
+)
 
 
 @dataclass(frozen=True)
@@ -20,6 +28,13 @@ class FeatureSchema:
     @property
     def names(self) -> list[str]:
         return [*self.numeric, *self.categorical]
+
+    def without(self, names: set[str]) -> FeatureSchema:
+        return FeatureSchema(
+            tuple(c for c in self.numeric if c not in names),
+            tuple(c for c in self.categorical if c not in names),
+            {k: v for k, v in self.levels.items() if k not in names},
+        )
 
     def with_levels(self, frame: pd.DataFrame) -> FeatureSchema:
         """Fix each categorical's levels from the training rows; unseen levels become missing later."""
@@ -53,33 +68,140 @@ def as_text(column: pd.Series) -> pd.Series:
     return text.where(text != "", MISSING)
 
 
+def identifier_reason(name: str, column: pd.Series) -> str | None:
+    """Why a column identifies rows rather than describing them, or None."""
+    values = column.dropna()
+    if len(values) < MIN_ROWS_FOR_ROLES or pd.api.types.is_bool_dtype(column):
+        return None
+    distinct = values.nunique()
+    if pd.api.types.is_numeric_dtype(column):
+        whole = pd.api.types.is_integer_dtype(column) or bool((values % 1 == 0).all())
+        if not whole or distinct < len(values):
+            return None
+        ints = values.astype("int64")
+        if int(ints.max()) - int(ints.min()) + 1 == len(values):
+            return "a row index (consecutive whole numbers, one per row)"
+        if ints.is_monotonic_increasing or ints.is_monotonic_decreasing:
+            return "a sequence number (whole numbers in row order, one per row)"
+        if ID_NAME.search(str(name)) or (pd.api.types.is_integer_dtype(column) and len(values) >= 100):
+            return "an identifier (a different whole number on every row)"
+        return None
+    if pd.api.types.is_datetime64_any_dtype(column):
+        return None
+    text = values.astype(str)
+    if distinct == len(values):
+        return "an identifier (a different value on every row)"
+    if distinct > MAX_LEVELS and distinct > 0.5 * len(values) and text.str.count(r"\s+").mean() >= 3:
+        return f"free text ({distinct} distinct values, {text.str.len().mean():.0f} characters on average)"
+    return None
+
+
+def constant_reason(column: pd.Series) -> str | None:
+    """A column that cannot tell rows apart: always empty, or one value and never missing."""
+    distinct = column.nunique(dropna=True)
+    if distinct == 0:
+        return "always empty"
+    if distinct == 1 and column.notna().all():
+        return f"constant (always {column.iloc[0]!r})"
+    return None
+
+
 def infer_schema(
     frame: pd.DataFrame, exclude: set[str], declared_categorical: tuple[str, ...] = ()
 ) -> tuple[FeatureSchema, dict[str, str]]:
-    """Numbers and booleans are numeric; low-cardinality text is categorical. Returns what was ignored and why."""
+    """Numbers and booleans are numeric; low-cardinality text is categorical. Identifiers (row
+    indexes, unique-per-row numbers or strings, free text) and constant columns are excluded.
+    Returns what was excluded and why."""
     numeric, categorical, ignored = [], [], {}
     for name in frame.columns:
         if name in exclude:
             continue
         column = frame[name]
-        if name in declared_categorical:
+        reason = constant_reason(column) or (None if name in declared_categorical else identifier_reason(name, column))
+        if reason:
+            ignored[name] = reason
+        elif name in declared_categorical:
             categorical.append(name)
         elif pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
-            if column.notna().any():
-                numeric.append(name)
-            else:
-                ignored[name] = "always empty"
+            numeric.append(name)
         elif pd.api.types.is_datetime64_any_dtype(column):
             ignored[name] = "a date: derive a number (age, days since) in the features instead"
         else:
             distinct = column.nunique(dropna=True)
-            if distinct == 0:
-                ignored[name] = "always empty"
-            elif distinct > MAX_LEVELS and distinct > 0.05 * len(column):
+            if distinct > MAX_LEVELS and distinct > 0.05 * len(column):
                 ignored[name] = f"text with {distinct} distinct values looks like an identifier"
             else:
                 categorical.append(name)
     return FeatureSchema(tuple(numeric), tuple(categorical)), ignored
+
+
+def _auc(y: np.ndarray, v: np.ndarray) -> float:
+    """Mann-Whitney AUC of a score against a 0/1 label (ties count half)."""
+    from scipy.stats import rankdata
+
+    positives = y == 1
+    n1, n0 = int(positives.sum()), int((~positives).sum())
+    if n1 == 0 or n0 == 0:
+        return 0.5
+    ranks = rankdata(v)
+    return float((ranks[positives].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
+def _as_numbers(column: pd.Series, y: np.ndarray) -> np.ndarray | None:
+    """Numbers for the leakage check: missing values rank lowest; a category is its level's mean target
+    (only for categories with few levels, where that mean is not just memorising rows)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        codes = column.cat.codes.to_numpy()
+        levels = len(column.cat.categories) + 1
+        if levels > max(2.0, np.sqrt(len(column))):
+            return None
+        codes = np.where(codes < 0, levels - 1, codes)
+        sums, counts = np.bincount(codes, weights=y, minlength=levels), np.bincount(codes, minlength=levels)
+        return (sums / np.maximum(counts, 1))[codes]
+    values = column.to_numpy(dtype=float)
+    missing = np.isnan(values)
+    if missing.all():
+        return None
+    return np.where(missing, np.nanmin(values) - 1.0, values)
+
+
+def leak_strength(values: np.ndarray, y: np.ndarray, kind: str) -> tuple[float, str]:
+    """How nearly one feature alone gives the target: (strength in 0..1, what was measured).
+    binary: AUC either way round; ordinal: the mean AUC over the cumulative cuts (y >= k);
+    regression: the larger of |Pearson| and |Spearman| correlation."""
+    if kind == "regression":
+        if np.std(values) == 0 or np.std(y) == 0:
+            return 0.0, "|corr|"
+        pearson = abs(float(np.corrcoef(values, y)[0, 1]))
+        spearman = abs(float(pd.Series(values).corr(pd.Series(y), method="spearman")))
+        return max(pearson, spearman), "|corr|"
+    if kind == "ordinal":
+        cuts = np.unique(y)[1:]
+        auc = float(np.mean([_auc((y >= k).astype(int), values) for k in cuts])) if len(cuts) else 0.5
+    else:
+        auc = _auc(y, values)
+    return max(auc, 1 - auc), "AUC"
+
+
+def leakage_suspects(x: pd.DataFrame, y: np.ndarray, kind: str) -> dict[str, str]:
+    """Features that alone nearly give the target (AUC or |corr| above 0.98), read on the training
+    side only: a column filled in after the outcome (the claim amount, the collection status)."""
+    rows = np.arange(len(x))
+    if len(rows) > LEAK_SAMPLE:
+        rows = np.sort(np.random.default_rng(0).choice(len(rows), LEAK_SAMPLE, replace=False))
+    sample, target = x.iloc[rows], np.asarray(y, dtype=float)[rows]
+    out = {}
+    for name in x.columns:
+        values = _as_numbers(sample[name], target)
+        if values is None:
+            continue
+        strength, measure = leak_strength(values, target, kind)
+        if strength > LEAK_LIMIT:
+            out[name] = (
+                f"a leakage suspect: alone it gives the target ({measure} {strength:.3f} > {LEAK_LIMIT}); "
+                "a column known only after the outcome?"
+            )
+    return out
 
 
 def row_keys(frame: pd.DataFrame) -> pd.Series:

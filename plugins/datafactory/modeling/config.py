@@ -4,19 +4,41 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from datafactory.specs.model import FamilyOptions, ModelSpec, Tuning
+from datafactory.specs.model import MODEL_TYPES, FamilyOptions, ModelSpec, Selection, Tuning
+
+# The LightGBM candidate of a family whose own algorithm is not LightGBM (the scorecard), unless the
+# spec declares a LightGBM challenger: settings that hold up from a few hundred rows to millions.
+LIGHTGBM_DEFAULTS: dict[str, Any] = {
+    "learning_rate": 0.05,
+    "num_leaves": 15,
+    "min_data_in_leaf": 20,
+    "feature_fraction": 0.9,
+    "num_boost_round": 200,
+}
+# Bumped when the split, the column roles or the selection change what a recipe trains on.
+SESSION_VERSION = 2
 
 
 @dataclass(frozen=True)
 class Candidate:
-    """One model the training run fits: the scenario's algorithm, or its declared challenger."""
+    """One model a training session fits and compares: the scenario's algorithm ("primary"), its
+    declared challenger, LightGBM, or the linear baseline."""
 
-    role: str  # "primary" or "challenger"
-    algorithm: str
+    role: str  # "primary", "challenger", "lightgbm" or "baseline"
+    algorithm: str  # lightgbm, woe_logistic, logistic_regression, ridge
     params: dict[str, Any]
+    name: str = ""  # what the comparison table, the nested run and the logged model are called
+
+    @property
+    def label(self) -> str:
+        return self.name or self.algorithm
+
+    @property
+    def is_baseline(self) -> bool:
+        return self.role == "baseline"
 
 
 @dataclass(frozen=True)
@@ -28,7 +50,7 @@ class TrainingConfig:
     hash_column: str | None  # rows with the same value always fall on the same side of the holdout
     holdout_share: float
     candidates: tuple[Candidate, ...]
-    baseline: str | None
+    baseline: str | None  # as declared (kept for the recipe identity); the baseline candidate is always fitted
     tuning: Tuning | None  # its metric resolved (the promotion metric when the spec leaves it out)
     promotion_metric: str
     min_improvement: float
@@ -38,6 +60,9 @@ class TrainingConfig:
     passthrough: tuple[str, ...] = ()  # carried for scoring or fairness, never a model input
     group_column: str | None = None
     description: str = ""
+    selection: Selection = field(default_factory=Selection)
+    owner: str = "datafactory"
+    title: str = ""  # the model card's title: the scenario, or the modeller's table
 
     @property
     def non_features(self) -> set[str]:
@@ -59,6 +84,16 @@ class TrainingConfig:
         }
         return hashlib.sha256(json.dumps(recipe, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
+    def session_identity(self) -> str:
+        """The whole session's recipe: every candidate's identity, how they are compared, and the
+        version of the split and column roles. Same data and same session identity: nothing retrains."""
+        recipe = {
+            "candidates": [[c.label, self.identity(c)] for c in self.candidates],
+            "selection": self.selection.model_dump(),
+            "version": SESSION_VERSION,
+        }
+        return hashlib.sha256(json.dumps(recipe, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
     def with_data(self, target: str, id_column: str | None, group_column: str | None) -> TrainingConfig:
         """The same recipe pointed at another table (modellers' own data); options that name the
         scenario's own columns or labels (e.g. `target_per: floor_area`) do not carry over."""
@@ -73,6 +108,10 @@ class TrainingConfig:
             passthrough=(),
         )
 
+    def described(self, title: str, description: str, owner: str | None = None) -> TrainingConfig:
+        """The recipe with its card's title and description (a modeller's table, not the scenario's text)."""
+        return replace(self, title=title, description=description, owner=owner or self.owner)
+
     def with_positive(self, positive: str) -> TrainingConfig:
         """A binary or scorecard recipe told which target label means bad."""
         if "positive" not in type(self.options).model_fields:
@@ -80,12 +119,23 @@ class TrainingConfig:
         return replace(self, options=self.options.model_copy(update={"positive": positive}))
 
 
-def training_config(spec: ModelSpec) -> TrainingConfig:
-    primary = Candidate("primary", spec.algorithm, dict(spec.params))
+def candidates_for(spec: ModelSpec) -> tuple[Candidate, ...]:
+    """The scenario's algorithm, its declared challenger, LightGBM (when neither is LightGBM) and the
+    family's baseline (the spec's, or the family's first): every session fits and compares them all."""
+    out = [Candidate("primary", spec.algorithm, dict(spec.params), spec.algorithm)]
     challenger = spec.challenger
-    candidates = (primary,)
     if challenger is not None:
-        candidates += (Candidate("challenger", challenger.algorithm, dict(challenger.params)),)
+        name = challenger.algorithm if challenger.algorithm != spec.algorithm else f"{challenger.algorithm}_challenger"
+        out.append(Candidate("challenger", challenger.algorithm, dict(challenger.params), name))
+    if all(c.algorithm != "lightgbm" for c in out):
+        out.append(Candidate("lightgbm", "lightgbm", dict(LIGHTGBM_DEFAULTS), "lightgbm"))
+    baseline = spec.baseline or MODEL_TYPES[spec.family].baselines[0]
+    out.append(Candidate("baseline", baseline, {}, baseline))
+    return tuple(out)
+
+
+def training_config(spec: ModelSpec) -> TrainingConfig:
+    candidates = candidates_for(spec)
     tuning = spec.tuning
     if tuning is not None and tuning.metric is None:
         tuning = tuning.model_copy(update={"metric": spec.promotion.metric})
@@ -107,4 +157,6 @@ def training_config(spec: ModelSpec) -> TrainingConfig:
         passthrough=spec.passthrough,
         group_column=spec.group_column,
         description=spec.description,
+        selection=spec.selection,
+        owner=spec.owner,
     )

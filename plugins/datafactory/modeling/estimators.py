@@ -42,6 +42,21 @@ def gain_importance(booster: lgb.Booster) -> pd.DataFrame:
     )
 
 
+def importance(estimator: Any) -> pd.DataFrame | None:
+    """Gain per feature for a booster, |coefficient| per input for a linear pipeline, else None."""
+    booster = getattr(estimator, "booster", None)
+    if booster is not None:
+        return gain_importance(booster)
+    pipeline = getattr(estimator, "pipeline", None)
+    model = getattr(pipeline, "named_steps", {}).get("model") if pipeline is not None else None
+    if model is None or not hasattr(model, "coef_"):
+        return None
+    names = pipeline.named_steps["prepare"].get_feature_names_out()
+    coef = np.abs(np.atleast_2d(model.coef_)).max(axis=0)
+    table = pd.DataFrame({"input": names, "abs_coefficient_per_sd": coef})
+    return table.sort_values("abs_coefficient_per_sd", ascending=False)
+
+
 def sample_rows(n: int, limit: int, seed: int = 0) -> np.ndarray:
     if n <= limit:
         return np.arange(n)

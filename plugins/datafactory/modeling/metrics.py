@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
+import pandas as pd
 from sklearn.metrics import (
     average_precision_score,
     confusion_matrix,
@@ -86,3 +89,32 @@ def psi(expected_share: np.ndarray, actual_share: np.ndarray) -> float:
     e = np.clip(np.asarray(expected_share, dtype=float), _EPS, None)
     a = np.clip(np.asarray(actual_share, dtype=float), _EPS, None)
     return float(np.sum((a - e) * np.log(a / e)))
+
+
+def paired_bootstrap_se(
+    y: np.ndarray,
+    a: pd.DataFrame,
+    b: pd.DataFrame,
+    score: Callable[[np.ndarray, pd.DataFrame], float],
+    rounds: int = 60,
+    limit: int = 3000,
+    seed: int = 0,
+) -> float:
+    """Standard error of score(a) - score(b) on the same rows, by resampling rows (both models together).
+    Above `limit` rows the resampling runs on a fixed sample and the error is scaled by sqrt(sample / n)."""
+    rng = np.random.default_rng(seed)
+    n = len(y)
+    rows = np.arange(n) if n <= limit else np.sort(rng.choice(n, limit, replace=False))
+    diffs = []
+    for _ in range(rounds):
+        pick = rows[rng.integers(0, len(rows), len(rows))]
+        try:
+            diffs.append(
+                score(y[pick], a.iloc[pick].reset_index(drop=True))
+                - score(y[pick], b.iloc[pick].reset_index(drop=True))
+            )
+        except ValueError:  # a resample with one class
+            continue
+    if len(diffs) < 2:
+        return 0.0
+    return float(np.std(diffs, ddof=1) * np.sqrt(len(rows) / n))

@@ -3,6 +3,7 @@ or for a modeller's own table (`datafactory model train`)."""
 
 from __future__ import annotations
 
+import getpass
 import time
 from datetime import date
 from pathlib import Path
@@ -12,11 +13,19 @@ import pandas as pd
 from mlflow.tracking import MlflowClient
 
 from datafactory.modeling.card import DEFAULT_TEMPLATE
-from datafactory.modeling.config import Candidate, TrainingConfig, training_config
+from datafactory.modeling.config import TrainingConfig, training_config
 from datafactory.modeling.features import build_features
-from datafactory.modeling.registry import CHAMPION, decide_promotion, register_challenger, version_with_fingerprint
-from datafactory.modeling.tracking import log_training_run, use_tracking
-from datafactory.modeling.train import labelled, train_candidate, training_fingerprint
+from datafactory.modeling.registry import (
+    CHALLENGER,
+    CHAMPION,
+    alias_version,
+    decide_promotion,
+    describe_registered_model,
+    register_winner,
+    version_with_fingerprint,
+)
+from datafactory.modeling.tracking import git_commit, log_training_run, start_session_run, use_tracking
+from datafactory.modeling.train import labelled, train, training_fingerprint
 from datafactory.settings import Settings
 from datafactory.specs import ModelSpec
 from datafactory.zones import Zones, write_parquet_atomic
@@ -27,116 +36,162 @@ def card_template(spec: ModelSpec) -> str:
     return path.read_text() if path.exists() else DEFAULT_TEMPLATE
 
 
-def train_and_register(
+RUN_CONVENTIONS = (
+    "One run per training session; its candidates (the scenario's algorithm, LightGBM, the linear or WoE "
+    "baseline) and tuning trials are nested runs. `val_*` metrics come from cross-validation on the training "
+    "side, `holdout_*` from the holdout; the run's own metrics are the winner's, and the winner is the model "
+    "registered. Aliases: `champion` serves the products; `challenger` is the most recent registered version "
+    "that did not win."
+)
+
+
+def _reused(client: MlflowClient, model_name: str, existing: str) -> dict[str, Any]:
+    version = client.get_model_version(model_name, existing)
+    aliases = [a for a in (CHAMPION, CHALLENGER) if alias_version(client, model_name, a) == existing]
+    return {
+        "run_id": version.run_id,
+        "version": existing,
+        "reused": True,
+        "promoted": False,
+        "winner": version.tags.get("candidate", ""),
+        "alias": aliases[0] if aliases else "",
+        "reason": version.tags.get("promotion") or version.tags.get("promotion_rejected", ""),
+    }
+
+
+def _train_log_register(
     settings: Settings,
     config: TrainingConfig,
     frame: pd.DataFrame,
-    candidate: Candidate,
     *,
+    fingerprint: str,
     model_name: str | None,
-    run_name: str,
     snapshot: dict[str, Any],
     template: str,
     data_description: str,
+    source: str,
+    commit: str,
+    model_description: str,
 ) -> dict[str, Any]:
-    """Train one candidate, log its run, and (with a model name) register it and decide promotion."""
+    """Inside the session's open run: train every candidate, log the session, register the winner and
+    decide its promotion."""
     client = MlflowClient()
-    mark = time.perf_counter()
-    fingerprint = training_fingerprint(labelled(frame, config.target), config.identity(candidate))
-    fingerprint_s = time.perf_counter() - mark
-    existing = version_with_fingerprint(client, model_name, fingerprint) if model_name else None
-    if existing is not None:  # same data, same recipe: no new run, no registry churn
-        version = client.get_model_version(model_name, existing)
-        return {
-            "candidate": candidate.role,
-            "algorithm": candidate.algorithm,
-            "version": existing,
-            "run_id": version.run_id,
-            "reused": True,
-            "promoted": False,
-            "reason": version.tags.get("promotion") or version.tags.get("promotion_rejected", ""),
-        }
-    trained = train_candidate(frame, config, candidate)
-    timings = {"fingerprint_s": fingerprint_s, **trained.timings}
+    trained = train(frame, config)
+    timings = dict(trained.timings)
     mark = time.perf_counter()
     run_id, model_uri, card = log_training_run(
         trained,
-        run_name=run_name,
         snapshot=snapshot,
         fingerprint=fingerprint,
-        repo=settings.repo,
+        commit=commit,
         card_template=template,
         data_description=data_description,
+        source=source,
     )
+    timings["log_s"] = time.perf_counter() - mark
     result: dict[str, Any] = {
-        "candidate": candidate.role,
-        "algorithm": candidate.algorithm,
         "run_id": run_id,
         "reused": False,
+        "winner": trained.winner.name,
         "metrics": trained.metrics,
+        "val": trained.winner.val,
+        "candidates": [
+            {
+                "name": r.name,
+                "kind": r.candidate.role,
+                "algorithm": r.candidate.algorithm,
+                "winner": r is trained.winner,
+                "val": r.val,
+                "val_sd": r.val_std,
+                "holdout": r.holdout,
+                "noise": trained.noise.get(r.name),
+            }
+            for r in trained.results
+        ],
+        "selection": trained.selection,
         "train_rows": trained.train_rows,
         "holdout_rows": len(trained.holdout_y),
+        "cv_folds": trained.folds,
         "features": trained.features,
-        "ignored": trained.ignored,
+        "excluded": trained.ignored,
+        "warnings": trained.warnings,
+        "split": trained.split,
         "timings": timings,
     }
-    timings["log_s"] = time.perf_counter() - mark
     if not model_name:
         return result
     mark = time.perf_counter()
-    version = register_challenger(client, model_name, model_uri, run_id, fingerprint, card, candidate.role)
+    tags = {"scenario": config.scenario, "owner": config.owner, "family": config.family}
+    describe_registered_model(client, model_name, model_description, tags)
+    version = register_winner(client, model_name, model_uri, run_id, fingerprint, card, trained.winner.name)
     decision = decide_promotion(client, model_name, version, trained)
     if decision.champion_score is not None:
-        client.log_metric(run_id, f"champion_{config.promotion_metric}_on_holdout", decision.champion_score)
+        client.log_metric(run_id, f"champion_holdout_{config.promotion_metric}", decision.champion_score)
     client.set_tag(run_id, "promotion", decision.reason)
+    client.set_tag(run_id, "registered_version", version)
     timings["register_promote_s"] = time.perf_counter() - mark
     return result | {
         "version": version,
         "promoted": decision.promoted,
         "reason": decision.reason,
-        "alias": CHAMPION if decision.promoted else "challenger",
+        "alias": CHAMPION if decision.promoted else CHALLENGER,
+    }
+
+
+def _session_tags(config: TrainingConfig, commit: str) -> dict[str, str]:
+    return {
+        "scenario": config.scenario,
+        "family": config.family,
+        "owner": config.owner,
+        "git_commit": commit,
+        "mlflow.source.git.commit": commit,
     }
 
 
 def train_scenario(settings: Settings, spec: ModelSpec, logical_date: date, snapshot: dict[str, Any]) -> dict[str, Any]:
-    """The factory path: features from the conformed zone, every declared candidate, registry and promotion."""
+    """The factory path: one session run per scenario and date, opened before the features are built;
+    every candidate; the winner registered and promoted only if it beats the champion."""
     zones = Zones(settings.home)
     config = training_config(spec)
-    mark = time.perf_counter()
-    frame = build_features(spec, zones, logical_date)
-    write_parquet_atomic(frame, zones.features(spec.name, logical_date))
-    features_s = time.perf_counter() - mark
-    use_tracking(settings, spec.name)
-    description = (
-        f"Features from `models/{spec.name}/{spec.features}` (DuckDB SQL) over the "
-        f"conformed tables {', '.join(spec.inputs)} as of {logical_date.isoformat()}: {len(frame)} rows, "
-        f"{int(frame[config.target].notna().sum())} labelled."
-    )
-    results = [
-        train_and_register(
-            settings,
-            config,
-            frame,
-            candidate,
-            model_name=spec.name,
-            run_name=f"{spec.name}-{logical_date.isoformat()}-{candidate.algorithm}",
-            snapshot=snapshot,
-            template=card_template(spec),
-            data_description=description,
-        )
-        for candidate in config.candidates
-    ]
-    primary = results[0]
-    return {
-        "scenario": spec.name,
-        "version": primary.get("version"),
-        "run_id": primary["run_id"],
-        "reused": all(r["reused"] for r in results),
-        "promoted": any(r.get("promoted") for r in results),
-        "reason": "; ".join(f"{r['algorithm']}: {r.get('reason', '')}" for r in results),
-        "features_s": features_s,
-        "candidates": [{k: v for k, v in r.items() if k not in ("features", "ignored")} for r in results],
-    }
+    tags = {"scenario": spec.name, "owner": spec.owner, "family": spec.family}
+    use_tracking(settings, spec.name, description=f"{spec.description}\n\n{RUN_CONVENTIONS}", tags=tags)
+    commit = git_commit(settings.repo)
+    client = MlflowClient()
+    run_name = f"{spec.name}-{logical_date.isoformat()}"
+    with start_session_run(run_name, _session_tags(config, commit)) as run:
+        mark = time.perf_counter()
+        frame = build_features(spec, zones, logical_date)
+        path = zones.features(spec.name, logical_date)
+        write_parquet_atomic(frame, path)
+        features_s = time.perf_counter() - mark
+        mark = time.perf_counter()
+        fingerprint = training_fingerprint(labelled(frame, config.target), config.session_identity())
+        fingerprint_s = time.perf_counter() - mark
+        existing = version_with_fingerprint(client, spec.name, fingerprint)
+        if existing is None:
+            description = (
+                f"Features from `models/{spec.name}/{spec.features}` (DuckDB SQL) over the "
+                f"conformed tables {', '.join(spec.inputs)} as of {logical_date.isoformat()}: {len(frame)} rows, "
+                f"{int(frame[config.target].notna().sum())} labelled."
+            )
+            result = _train_log_register(
+                settings,
+                config,
+                frame,
+                fingerprint=fingerprint,
+                model_name=spec.name,
+                snapshot=snapshot,
+                template=card_template(spec),
+                data_description=description,
+                source=str(Path(path).resolve()),
+                commit=commit,
+                model_description=f"{spec.description}\n\n{RUN_CONVENTIONS}",
+            )
+            result["timings"] = {"features_s": features_s, "fingerprint_s": fingerprint_s, **result["timings"]}
+    if existing is not None:  # same data, same recipe: no new run, no registry churn
+        client.delete_run(run.info.run_id)
+        result = _reused(client, spec.name, existing)
+    return {"scenario": spec.name, "features_s": features_s, **result}
 
 
 def read_table(path: Path) -> pd.DataFrame:
@@ -148,41 +203,83 @@ def read_table(path: Path) -> pd.DataFrame:
     raise ValueError(f"{path}: unsupported file type '{suffix}'; give a .csv or .parquet file")
 
 
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name in some containers
+        return "modeller"
+
+
+def own_data_description(path: Path, frame: pd.DataFrame, config: TrainingConfig) -> str:
+    """What an own-data card says about the data: the modeller's table and target, not the scenario's text."""
+    target = frame[config.target]
+    labelled_rows = int(target.notna().sum())
+    if config.family in ("binary", "scorecard", "ordinal"):
+        counts = target.value_counts()
+        shown = ", ".join(f"`{k}` {v}" for k, v in counts.head(8).items())
+        about = f"its values: {shown}"
+    else:
+        about = f"from {target.min():.4g} to {target.max():.4g}, mean {target.mean():.4g}"
+    positive = getattr(config.options, "positive", None)
+    bad = f"; `{positive}` is the positive (bad) label" if positive is not None else ""
+    return (
+        f"Predicts `{config.target}` in the modeller's table `{path.name}` ({len(frame)} rows, "
+        f"{len(frame.columns)} columns, {labelled_rows} labelled; {about}{bad}), with the {config.family} "
+        f"family of the `{config.scenario}` scenario (its algorithm, LightGBM and its baseline compared)."
+    )
+
+
 def train_table(
     settings: Settings,
     spec: ModelSpec,
     path: Path,
     target: str,
     *,
+    frame: pd.DataFrame | None = None,
     id_column: str | None = None,
     group_column: str | None = None,
     positive: str | None = None,
     register_as: str | None = None,
+    owner: str | None = None,
 ) -> dict[str, Any]:
-    """The modeller's path: the scenario's algorithm family on any table, logged to `<scenario>/<file stem>`."""
-    frame = read_table(path)
+    """The modeller's path: the scenario's family on any table, one session run in `<scenario>/<file stem>`."""
+    frame = read_table(path) if frame is None else frame
     for column in (target, id_column, group_column):
         if column and column not in frame.columns:
             raise ValueError(f"{path.name}: no column '{column}' (columns: {', '.join(frame.columns)})")
     config = training_config(spec).with_data(target, id_column, group_column)
     if positive is not None:
         config = config.with_positive(positive)
+    description = own_data_description(path, frame, config)
+    config = config.described(f"{path.stem} ({target})", description, owner or _user())
     experiment = f"{spec.name}/{path.stem}"
-    use_tracking(settings, experiment)
-    description = f"Modeller-supplied table `{path.name}`: {len(frame)} rows, {len(frame.columns)} columns."
-    snapshot = {path.name: f"rows={len(frame)};columns={len(frame.columns)}"}
-    results = [
-        train_and_register(
-            settings,
-            config,
-            frame,
-            candidate,
-            model_name=register_as,
-            run_name=f"{path.stem}-{candidate.algorithm}",
-            snapshot=snapshot,
-            template=DEFAULT_TEMPLATE,
-            data_description=description,
-        )
-        for candidate in config.candidates
-    ]
-    return {"scenario": spec.name, "family": config.family, "experiment": experiment, "candidates": results}
+    tags = {"scenario": spec.name, "owner": config.owner, "family": config.family, "data": path.name}
+    use_tracking(settings, experiment, description=f"{description}\n\n{RUN_CONVENTIONS}", tags=tags)
+    client = MlflowClient()
+    fingerprint = training_fingerprint(labelled(frame, config.target), config.session_identity())
+    existing = version_with_fingerprint(client, register_as, fingerprint) if register_as else None
+    if existing is not None:  # rerunning the same --register: nothing new, say which run it was
+        result = _reused(client, register_as, existing)  # type: ignore[arg-type]
+    else:
+        commit = git_commit(settings.repo)
+        with start_session_run(f"{path.stem}-{target}", {**_session_tags(config, commit), "data": path.name}):
+            result = _train_log_register(
+                settings,
+                config,
+                frame,
+                fingerprint=fingerprint,
+                model_name=register_as,
+                snapshot={path.name: f"rows={len(frame)};columns={len(frame.columns)}"},
+                template=DEFAULT_TEMPLATE,
+                data_description=f"Modeller-supplied table `{path.name}` ({path.resolve()}).",
+                source=str(path.resolve()),
+                commit=commit,
+                model_description=f"{description}\n\n{RUN_CONVENTIONS}",
+            )
+    return {
+        "scenario": spec.name,
+        "family": config.family,
+        "experiment": experiment,
+        "registered": register_as,
+        **result,
+    }

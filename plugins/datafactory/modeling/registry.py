@@ -36,33 +36,54 @@ def version_with_fingerprint(client: MlflowClient, name: str, fingerprint: str) 
     return str(versions[0].version) if versions else None
 
 
-def register_challenger(
+def describe_registered_model(client: MlflowClient, name: str, description: str, tags: dict[str, str]) -> None:
+    """Create the registered model if needed, with a description and tags (scenario, owner, family)."""
+    try:
+        current = client.get_registered_model(name)
+    except MlflowException:
+        client.create_registered_model(name, tags=tags, description=description[:_DESCRIPTION_LIMIT])
+        return
+    if (current.description or "") != description[:_DESCRIPTION_LIMIT]:
+        client.update_registered_model(name, description=description[:_DESCRIPTION_LIMIT])
+    for key, value in tags.items():
+        if current.tags.get(key) != value:
+            client.set_registered_model_tag(name, key, value)
+
+
+def register_winner(
     client: MlflowClient, name: str, model_uri: str, run_id: str, fingerprint: str, card: str, candidate: str
 ) -> str:
+    """A new version for the session's winner; aliases move only in `decide_promotion`."""
     version = mlflow.register_model(
         model_uri, name, tags={"training_fingerprint": fingerprint, "run_id": run_id, "candidate": candidate}
     )
     client.update_model_version(name, version.version, description=card[:_DESCRIPTION_LIMIT])
-    client.set_registered_model_alias(name, CHALLENGER, version.version)
     return str(version.version)
 
 
-def champion_version(client: MlflowClient, name: str) -> str | None:
+def alias_version(client: MlflowClient, name: str, alias: str) -> str | None:
     try:
-        return str(client.get_model_version_by_alias(name, CHAMPION).version)
+        return str(client.get_model_version_by_alias(name, alias).version)
     except MlflowException:
         return None
 
 
+def champion_version(client: MlflowClient, name: str) -> str | None:
+    return alias_version(client, name, CHAMPION)
+
+
 def holdout_score(name: str, version: str, trained: TrainedModel) -> float:
-    """The registered version's promotion metric on the challenger's holdout rows."""
+    """The registered version's promotion metric on the new version's holdout rows. It reads its own
+    inputs from every column of those rows, so a champion with other features is still comparable."""
+    from datafactory.modeling.scoring import model_input
+
     model = mlflow.pyfunc.load_model(f"models:/{name}/{version}")
-    names = model.metadata.get_input_schema().input_names()
-    missing = [c for c in names if c not in trained.holdout_x.columns]
-    if missing:
-        raise IncomparableChampionError(f"needs columns the features no longer have: {', '.join(missing)}")
     try:
-        outputs = model.predict(trained.holdout_x[names])
+        inputs = model_input(model, trained.holdout_table)
+    except KeyError as exc:
+        raise IncomparableChampionError(str(exc.args[0])) from exc
+    try:
+        outputs = model.predict(inputs)
         metrics = trained.family.evaluate(trained.holdout_y, outputs, trained.config)
     except (MlflowException, KeyError, ValueError) as exc:
         raise IncomparableChampionError(str(exc).splitlines()[0]) from exc
@@ -70,7 +91,8 @@ def holdout_score(name: str, version: str, trained: TrainedModel) -> float:
 
 
 def decide_promotion(client: MlflowClient, name: str, version: str, trained: TrainedModel) -> PromotionDecision:
-    """Compare challenger and champion on the same holdout; move `champion` only if the challenger wins."""
+    """Compare the new version and the champion on the same holdout. A win moves `champion` to it; a loss
+    moves `challenger` to it: `challenger` is always the most recent registered version that did not win."""
     metric, margin = trained.config.promotion_metric, trained.config.min_improvement
     challenger = trained.metrics[metric]
     current = champion_version(client, name)
@@ -94,8 +116,10 @@ def decide_promotion(client: MlflowClient, name: str, version: str, trained: Tra
             decision = PromotionDecision(version, wins, reason, challenger, incumbent)
     if decision.promoted:
         client.set_registered_model_alias(name, CHAMPION, version)
-        client.delete_registered_model_alias(name, CHALLENGER)
+        if alias_version(client, name, CHALLENGER) == version:  # a champion is no longer a loser
+            client.delete_registered_model_alias(name, CHALLENGER)
         client.set_model_version_tag(name, version, "promotion", decision.reason)
     else:
+        client.set_registered_model_alias(name, CHALLENGER, version)
         client.set_model_version_tag(name, version, "promotion_rejected", decision.reason)
     return decision

@@ -20,11 +20,16 @@ from datafactory.specs.model import BinaryOptions
 
 MODEL_ARTIFACT = "model"
 CARD_ARTIFACT = "model_card.md"
+RUN_KIND = "run_kind"  # "training" on a session's run; its candidates and trials are nested under it
+SCHEMA_SAMPLE = 2_000  # rows MLflow's dataset record infers its schema from (every row costs seconds at 1M)
 _TAG_LIMIT = 5000  # MLflow caps tag values; the full lists are artifacts
 
 
-def use_tracking(settings: Settings, experiment: str) -> str:
-    """Point MLflow at the configured server and make sure the scenario's experiment exists."""
+def use_tracking(
+    settings: Settings, experiment: str, *, description: str | None = None, tags: dict[str, str] | None = None
+) -> str:
+    """Point MLflow at the configured server and make sure the experiment exists (never MLflow's
+    Default): created with its artifacts under the factory's artifact root, described and tagged."""
     mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
     found = mlflow.get_experiment_by_name(experiment)
     if found is None:
@@ -34,8 +39,20 @@ def use_tracking(settings: Settings, experiment: str) -> str:
         experiment_id = mlflow.create_experiment(experiment, artifact_location=location)
     else:
         experiment_id = found.experiment_id
+    if description is not None or tags:
+        client = mlflow.MlflowClient()
+        wanted = {**(tags or {}), **({"mlflow.note.content": description} if description is not None else {})}
+        current = {} if found is None else found.tags
+        for key, value in wanted.items():
+            if current.get(key) != value:
+                client.set_experiment_tag(experiment_id, key, value)
     mlflow.set_experiment(experiment_id=experiment_id)
     return experiment_id
+
+
+def start_session_run(run_name: str, tags: dict[str, str]) -> mlflow.ActiveRun:
+    """The session's run, opened before the features are built so its duration is the real one."""
+    return mlflow.start_run(run_name=run_name, tags={RUN_KIND: "training", **tags})
 
 
 def git_commit(repo: Path) -> str:
@@ -80,11 +97,14 @@ def _params(trained: TrainedModel) -> dict[str, Any]:
         {
             "family": config.family,
             "algorithm": trained.candidate.algorithm,
-            "candidate": trained.candidate.role,
+            "winner": trained.winner.name,
+            "candidates": ",".join(r.name for r in trained.results),
             "target": config.target,
             "train_rows": trained.train_rows,
             "holdout_rows": len(trained.holdout_y),
             "holdout_share": config.holdout_share,
+            "cv_folds": trained.folds,
+            "cv_rows": trained.cv_rows,
             "feature_count": len(trained.features),
             "promotion_metric": config.promotion_metric,
         }
@@ -94,73 +114,121 @@ def _params(trained: TrainedModel) -> dict[str, Any]:
     return params
 
 
+def prefixed(metrics: dict[str, float], prefix: str) -> dict[str, float]:
+    return {f"{prefix}_{k}": float(v) for k, v in metrics.items() if v == v}  # NaN is not logged
+
+
+def dataset(frame: pd.DataFrame, source: str, target: str, name: str, digest: str):
+    """An MLflow dataset record of a frame: its schema from a sample, its digest from the fingerprint."""
+    from mlflow.data.sources import LocalArtifactDatasetSource
+    from mlflow.types.utils import _infer_schema
+
+    resolved = LocalArtifactDatasetSource(source) if "://" not in source else source
+    record = mlflow.data.from_pandas(frame, source=resolved, targets=target, name=name, digest=digest)
+    record.__dict__["schema"] = _infer_schema(frame.head(SCHEMA_SAMPLE))  # the cached property, computed cheaply
+    return record
+
+
 def log_training_run(
     trained: TrainedModel,
     *,
-    run_name: str,
     snapshot: dict[str, Any],
     fingerprint: str,
-    repo: Path,
+    commit: str,
     card_template: str,
     data_description: str,
+    source: str,
     extra_tags: dict[str, str] | None = None,
 ) -> tuple[str, str, str]:
-    """Returns (run_id, logged model URI, model card markdown)."""
+    """Logs the session into the active run: the winner's params and metrics (`val_*` from
+    cross-validation, `holdout_*` from the holdout), a nested run per candidate (and per grid point),
+    the train and holdout datasets, artifacts, the model card, and the winner's model under its
+    candidate's name. Returns (run_id, logged model URI, model card markdown)."""
     from mlflow.models import infer_signature
 
+    run = mlflow.active_run()
+    assert run is not None, "open the session's run first (start_session_run)"
     config = trained.config
-    commit = git_commit(repo)
+    winner = trained.winner
     tags = {
         "scenario": config.scenario,
         "family": config.family,
-        "candidate": trained.candidate.role,
-        "git_commit": commit,
-        "mlflow.source.git.commit": commit,
+        "owner": config.owner,
+        "winner": winner.name,
+        "candidate": winner.candidate.role,
         "training_fingerprint": fingerprint,
         "features": ",".join(trained.features)[:_TAG_LIMIT],
+        "excluded_columns": "; ".join(f"{k}: {v}" for k, v in trained.ignored.items())[:_TAG_LIMIT] or "none",
         **snapshot_tags(snapshot),
         **(extra_tags or {}),
     }
-    metrics = dict(trained.metrics)
-    metrics.update({f"baseline_{k}": v for k, v in trained.baseline_metrics.items()})
+    if trained.warnings:
+        tags["warnings"] = " | ".join(trained.warnings)[:_TAG_LIMIT]
+    mlflow.set_tags(tags)
+    metrics = {**prefixed(winner.val, "val"), **prefixed(winner.holdout, "holdout")}
+    if config.promotion_metric in winner.val_std:
+        metrics[f"val_{config.promotion_metric}_sd"] = winner.val_std[config.promotion_metric]
     gap = _fairness_gap(trained)
     if gap is not None:
-        metrics[f"{config.promotion_metric}_region_gap"] = gap
+        metrics[f"holdout_{config.promotion_metric}_region_gap"] = gap
+    name = config.title or config.scenario
+    train_set = dataset(trained.train_frame, source, config.target, f"{name}-train", f"{fingerprint[:8]}tr")
+    holdout_set = dataset(trained.holdout_frame, source, config.target, f"{name}-holdout", f"{fingerprint[:8]}ho")
+    inputs = {f"snapshot.{k}": v[:_TAG_LIMIT] for k, v in snapshot_values(snapshot).items()}
+    mlflow.log_input(train_set, context="training", tags={**inputs, "rows": str(trained.train_rows)})
+    mlflow.log_input(holdout_set, context="holdout", tags={**inputs, "rows": str(len(trained.holdout_y))})
+    mlflow.log_params(_params(trained))
+    mlflow.log_metrics(metrics)
+    for result in trained.results:
+        _log_candidate(result, result is winner)
+    for path, content in trained.artifacts.items():
+        _log_artifact(path, content)
+    if not trained.fairness.empty:
+        mlflow.log_text(trained.fairness.to_csv(index=False), "fairness_by_region.csv")
+    mlflow.log_dict({"features": trained.features, "ignored": trained.ignored}, "features.json")
+    mlflow.log_text(json.dumps(snapshot, indent=2, default=str), "data_snapshot.json")
+    fields = card_fields(
+        trained,
+        run_name=run.info.run_name or "",
+        git_commit=commit,
+        snapshot=snapshot_values(snapshot),
+        data_description=data_description,
+    )
+    card = render_card(card_template, fields)
+    mlflow.log_text(card, CARD_ARTIFACT)
     example = trained.holdout_x.head(5)
-    with mlflow.start_run(run_name=run_name, tags=tags) as run:
-        mlflow.log_params(_params(trained))
-        mlflow.log_metrics(metrics)
-        for i, trial in enumerate(trained.trials):
-            with mlflow.start_run(run_name=f"trial-{i:02d}", nested=True, tags={"candidate": "tuning_trial"}):
-                mlflow.log_params({f"param.{k}": v for k, v in trial.params.items()})
-                mlflow.log_metrics(trial.metrics)
-        if trained.baseline_metrics:
-            with mlflow.start_run(run_name=f"{config.baseline}_baseline", nested=True, tags={"candidate": "baseline"}):
-                mlflow.log_params({"algorithm": config.baseline})
-                mlflow.log_metrics(trained.baseline_metrics)
-        for path, content in trained.artifacts.items():
-            _log_artifact(path, content)
-        if not trained.fairness.empty:
-            mlflow.log_text(trained.fairness.to_csv(index=False), "fairness_by_region.csv")
-        mlflow.log_dict({"features": trained.features, "ignored": trained.ignored}, "features.json")
-        mlflow.log_text(json.dumps(snapshot, indent=2, default=str), "data_snapshot.json")
-        fields = card_fields(
-            trained,
-            run_name=run_name,
-            git_commit=commit,
-            snapshot=snapshot_values(snapshot),
-            data_description=data_description,
-        )
-        card = render_card(card_template, fields)
-        mlflow.log_text(card, CARD_ARTIFACT)
-        info = mlflow.pyfunc.log_model(
-            name=MODEL_ARTIFACT,
-            python_model=trained.model,
-            signature=infer_signature(example, trained.model.predict(None, example)),
-            input_example=example,
-            pip_requirements=_pip_requirements(),
-        )
+    info = mlflow.pyfunc.log_model(
+        name=winner.name,
+        python_model=trained.model,
+        signature=infer_signature(example, trained.model.predict(None, example)),
+        input_example=example,
+        pip_requirements=_pip_requirements(),
+        tags={"scenario": config.scenario, "candidate": winner.name, "family": config.family},
+    )
+    mlflow.log_metrics(prefixed(winner.holdout, "holdout"), model_id=info.model_id, dataset=holdout_set)
     return run.info.run_id, info.model_uri, card
+
+
+def _log_candidate(result: Any, won: bool) -> None:
+    """A nested run per candidate: what it is, its `val_*` (with spreads) and `holdout_*`; a nested run
+    per grid point under it with that point's `val_*`."""
+    tags = {"candidate": result.name, "candidate_kind": result.candidate.role, "winner": str(won).lower()}
+    with mlflow.start_run(run_name=result.name, nested=True, tags=tags):
+        mlflow.log_params(
+            {"algorithm": result.candidate.algorithm, **{f"param.{k}": v for k, v in result.params.items()}}
+        )
+        mlflow.log_metrics(
+            {
+                **prefixed(result.val, "val"),
+                **{f"val_{k}_sd": float(v) for k, v in result.val_std.items()},
+                **prefixed(result.holdout, "holdout"),
+            }
+        )
+        for i, trial in enumerate(result.trials):
+            trial_tags = {"candidate": result.name, "candidate_kind": "tuning_trial"}
+            with mlflow.start_run(run_name=f"{result.name}-trial-{i:02d}", nested=True, tags=trial_tags):
+                mlflow.log_params({f"param.{k}": v for k, v in trial.params.items()})
+                mlflow.log_metrics(prefixed(trial.metrics, "val"))
 
 
 def snapshot_values(snapshot: dict[str, Any]) -> dict[str, str]:

@@ -1,4 +1,10 @@
-"""Trains one candidate of a scenario on a feature table: split, tune, fit, evaluate, explain. No I/O."""
+"""One training session on a feature table: split, column roles, every candidate cross-validated on
+the training side, the winner chosen there, every candidate reported on the holdout. No I/O.
+
+The candidates are the scenario's algorithm (tuned on its grid), its declared challenger, LightGBM
+and the family's linear (or WoE) baseline. The winner is the best mean validation score; it is the
+model that gets registered, even when it is the baseline.
+"""
 
 from __future__ import annotations
 
@@ -12,54 +18,118 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from datafactory.modeling.columns import FeatureSchema, infer_schema, row_keys
+from datafactory.modeling.columns import FeatureSchema, infer_schema, leakage_suspects
 from datafactory.modeling.config import Candidate, TrainingConfig
 from datafactory.modeling.drift import Reference, reference_from
 from datafactory.modeling.estimators import sample_rows
 from datafactory.modeling.families import Family, TrainingDataError, family_for
 from datafactory.modeling.families.base import HoldoutView
-from datafactory.modeling.metrics import LOWER_IS_BETTER
+from datafactory.modeling.metrics import LOWER_IS_BETTER, paired_bootstrap_se
 from datafactory.modeling.pyfunc import ScenarioModel
-from datafactory.modeling.split import holdout_mask
+from datafactory.modeling.split import Splitter, content_hashes, describe, key_hashes
 
 REFERENCE_LIMIT = 100_000  # unlabelled rows scored for the PSI reference
 MIN_GROUP_ROWS = 30  # smaller regions get a row count in the fairness table, not metrics
+HOLDOUT, FOLDS, SAMPLE = 1, 2, 3  # salts: independent buckets for the holdout, the folds and the CV sample
 
 
 @dataclass
 class Trial:
     params: dict[str, Any]
-    metrics: dict[str, float]
+    metrics: dict[str, float]  # mean over the validation folds
+
+
+@dataclass(eq=False)  # compared by identity: it holds frames
+class CandidateResult:
+    """One candidate: its cross-validation on the training side, then its fit on the whole training
+    side scored on the holdout."""
+
+    candidate: Candidate
+    params: dict[str, Any]
+    trials: list[Trial]  # one per grid point (one when there is no grid)
+    val: dict[str, float]  # mean over folds, of the chosen grid point
+    val_std: dict[str, float]
+    oof: pd.DataFrame | None  # out-of-fold outputs on the CV rows, in their order
+    estimator: Any = None
+    holdout_outputs: pd.DataFrame | None = None
+    holdout: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.candidate.label
 
 
 @dataclass
 class TrainedModel:
     config: TrainingConfig
-    candidate: Candidate
     family: Family
+    winner: CandidateResult
+    results: list[CandidateResult]  # every candidate, in the config's order
     model: ScenarioModel
-    params: dict[str, Any]  # after tuning
-    holdout_x: pd.DataFrame  # in the model's input form: what champion and challenger are both scored on
+    holdout_x: pd.DataFrame  # the winner's inputs on the holdout (its signature's form)
+    holdout_table: pd.DataFrame  # every column of the holdout rows: what a champion with other inputs reads
     holdout_y: np.ndarray
-    holdout_outputs: pd.DataFrame
-    metrics: dict[str, float]
-    baseline_metrics: dict[str, float]
-    trials: list[Trial]
     fairness: pd.DataFrame
     artifacts: dict[str, Any]
     train_rows: int
-    ignored: dict[str, str]
+    ignored: dict[str, str]  # column -> why it is not a feature
+    warnings: list[str]
+    split: str  # the split in one sentence
+    selection: str  # what was compared and why the winner won
+    noise: dict[str, float]  # candidate -> 2 x paired-bootstrap SE of (winner - it) on the holdout
+    cv_rows: int
+    folds: int
+    train_frame: pd.DataFrame  # model inputs and target, for MLflow's dataset record
+    holdout_frame: pd.DataFrame
     timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def candidate(self) -> Candidate:
+        return self.winner.candidate
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        """The winner's holdout metrics (what promotion compares)."""
+        return self.winner.holdout
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return self.winner.params
+
+    @property
+    def trials(self) -> list[Trial]:
+        return self.winner.trials
+
+    @property
+    def holdout_outputs(self) -> pd.DataFrame:
+        assert self.winner.holdout_outputs is not None
+        return self.winner.holdout_outputs
 
     @property
     def features(self) -> list[str]:
         return self.model.schema.names
+
+    def comparison(self) -> pd.DataFrame:
+        """One row per candidate: validation mean (and spread) and holdout value of each metric."""
+        rows = []
+        for r in self.results:
+            row: dict[str, Any] = {"candidate": r.name, "winner": r is self.winner}
+            metric = self.config.promotion_metric
+            row[f"val_{metric}"] = r.val.get(metric, np.nan)
+            row[f"val_{metric}_sd"] = r.val_std.get(metric, np.nan)
+            row.update({f"holdout_{k}": v for k, v in r.holdout.items()})
+            rows.append(row)
+        return pd.DataFrame(rows)
 
 
 def labelled(frame: pd.DataFrame, target: str) -> pd.DataFrame:
     if target not in frame.columns:
         raise TrainingDataError(f"target column '{target}' is not in the data (columns: {', '.join(frame.columns)})")
     known = frame[target].notna()
+    if not known.any():
+        raise TrainingDataError(
+            f"no labelled rows: '{target}' is empty in all {len(frame)} rows" if len(frame) else "the table has no rows"
+        )
     return frame.reset_index(drop=True) if known.all() else frame[known].reset_index(drop=True)
 
 
@@ -84,28 +154,12 @@ def grid_points(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
     return [dict(zip(names, values, strict=True)) for values in itertools.product(*(grid[n] for n in names))]
 
 
+def _sign(metric: str) -> int:
+    return -1 if metric in LOWER_IS_BETTER else 1
+
+
 def best_trial(trials: list[Trial], metric: str) -> Trial:
-    sign = -1 if metric in LOWER_IS_BETTER else 1
-    return max(trials, key=lambda t: sign * t.metrics[metric])
-
-
-def tune(
-    family: Family, candidate: Candidate, x: pd.DataFrame, y: np.ndarray, keys: pd.Series, config: TrainingConfig
-) -> list[Trial]:
-    """Each grid point is fitted on part of the training side and scored on the rest; the holdout stays unseen."""
-    tuning = config.tuning
-    validation = holdout_mask("tune:" + keys.astype(str), tuning.validation_share)
-    family.check_split(y[~validation], y[validation], config)
-    trials = []
-    for point in grid_points(tuning.grid):
-        params = {**candidate.params, **point}
-        estimator = family.fit(candidate.algorithm, params, x[~validation], y[~validation], config)
-        outputs = estimator.predict_outputs(x[validation])
-        metrics = family.evaluate(y[validation], outputs, config)
-        if tuning.metric not in metrics:
-            raise TrainingDataError(f"{config.scenario}: tuning metric '{tuning.metric}' is not one of {list(metrics)}")
-        trials.append(Trial(point, metrics))
-    return trials
+    return max(trials, key=lambda t: _sign(metric) * t.metrics[metric])
 
 
 def fairness_table(
@@ -134,41 +188,56 @@ class Prepared:
     ignored: dict[str, str]
     data: pd.DataFrame
     test: np.ndarray  # holdout mask
-    keys: pd.Series
+    splitter: Splitter
     x_train: pd.DataFrame
     x_test: pd.DataFrame
     y_train: np.ndarray
     y_test: np.ndarray
+    split: str
+
+
+def _protected(config: TrainingConfig) -> set[str]:
+    """Columns the spec names as inputs: never dropped by the leakage check."""
+    per = getattr(config.options, "target_per", None)
+    return {*config.categorical, *([per] if per else [])}
 
 
 def prepare(frame: pd.DataFrame, config: TrainingConfig) -> Prepared:
     family = family_for(config)
-    if config.baseline and config.baseline not in family.baselines:
-        raise TrainingDataError(
-            f"{config.scenario}: family {family.name} has no baseline '{config.baseline}'; "
-            f"choose one of {', '.join(family.baselines)} or none"
-        )
     data = labelled(frame, config.target)
+    y = family.target(data[config.target], config)
     schema, ignored = infer_schema(data, config.non_features, config.categorical)
     if not schema.names:
-        raise TrainingDataError(f"{config.scenario}: no usable feature columns (ignored: {ignored})")
-    y = family.target(data[config.target], config)
-    keys = data[config.hash_column] if config.hash_column else row_keys(data[[*schema.names, config.target]])
-    test = holdout_mask(keys, config.holdout_share)
+        raise TrainingDataError(f"{config.scenario}: no usable feature columns (excluded: {ignored or 'none'})")
+    key = config.hash_column
+    hashes = key_hashes(data[key]) if key else content_hashes(data.drop(columns=[config.target]))
+    splitter = Splitter.build(hashes, y if family.stratified else None)
+    test = splitter.take(config.holdout_share, HOLDOUT)
     family.check_split(y[~test], y[test], config)
     schema = schema.with_levels(data.loc[~test, list(schema.categorical)])
     matrix = schema.matrix(data)
+    x_train, x_test = matrix[~test].reset_index(drop=True), matrix[test].reset_index(drop=True)
+    y_train = y[~test]
+    checked = [c for c in x_train.columns if c not in _protected(config)]
+    leaks = leakage_suspects(x_train[checked], family.modelled_target(y_train, x_train, config), family.target_kind)
+    if leaks:
+        ignored.update(leaks)
+        schema = schema.without(set(leaks))
+        x_train, x_test = x_train[schema.names], x_test[schema.names]
+        if not schema.names:
+            raise TrainingDataError(f"{config.scenario}: every feature column was excluded ({ignored})")
     return Prepared(
         family=family,
         schema=schema,
         ignored=ignored,
         data=data,
         test=test,
-        keys=keys,
-        x_train=matrix[~test].reset_index(drop=True),
-        x_test=matrix[test].reset_index(drop=True),
-        y_train=y[~test],
+        splitter=splitter,
+        x_train=x_train,
+        x_test=x_test,
+        y_train=y_train,
         y_test=y[test],
+        split=describe(config.holdout_share, key, family.stratified, splitter.grouped),
     )
 
 
@@ -188,60 +257,224 @@ def population_reference(
 
 
 def declared_metrics(evaluated: dict[str, float], config: TrainingConfig) -> dict[str, float]:
-    """The holdout metrics the spec's `metrics:` lists, in its order (all the family's when unset)."""
+    """The metrics the spec's `metrics:` lists, in its order (all the family's when unset)."""
     return {m: evaluated[m] for m in config.metrics if m in evaluated}
 
 
-def train_candidate(frame: pd.DataFrame, config: TrainingConfig, candidate: Candidate) -> TrainedModel:
+@dataclass
+class CrossValidation:
+    x: pd.DataFrame
+    y: np.ndarray
+    folds: np.ndarray
+    k: int
+
+    @property
+    def rows(self) -> int:
+        return len(self.y)
+
+
+def cross_validation(p: Prepared, config: TrainingConfig) -> CrossValidation | None:
+    """k folds over (a deterministic sample of) the training side, stratified and grouped like the holdout.
+    None when a class is too rare to appear in two folds."""
+    train = p.splitter.subset(np.flatnonzero(~p.test))
+    rows = np.arange(len(p.y_train))
+    limit = config.selection.max_rows
+    if len(rows) > limit:
+        rows = np.flatnonzero(train.take(limit / len(rows), SAMPLE))
+        train = train.subset(rows)
+    k = config.selection.folds
+    if train.strata is not None:
+        smallest = int(np.bincount(train.strata).min())
+        k = min(k, smallest)
+    if k < 2:
+        return None
+    folds = train.folds(k, FOLDS)
+    return CrossValidation(p.x_train.iloc[rows].reset_index(drop=True), p.y_train[rows], folds, k)
+
+
+def _cross_validate(
+    family: Family, candidate: Candidate, params: dict[str, Any], cv: CrossValidation, config: TrainingConfig
+) -> tuple[dict[str, float], dict[str, float], pd.DataFrame | None]:
+    scores: list[dict[str, float]] = []
+    parts: list[pd.DataFrame] = []
+    for fold in range(cv.k):
+        valid = cv.folds == fold
+        estimator = family.fit_candidate(candidate, params, cv.x[~valid], cv.y[~valid], config)
+        outputs = estimator.predict_outputs(cv.x[valid])
+        parts.append(outputs)
+        with contextlib.suppress(ValueError):  # a fold with one class has no AUC: the others still count
+            scores.append(
+                declared_metrics(family.evaluate(cv.y[valid], outputs.reset_index(drop=True), config), config)
+            )
+    if not scores:
+        raise TrainingDataError(f"{config.scenario}: no validation fold could be scored for {candidate.label}")
+    frame = pd.DataFrame(scores)
+    oof = pd.concat(parts).sort_index()
+    return frame.mean().to_dict(), frame.std(ddof=1).fillna(0.0).to_dict(), oof
+
+
+def select(
+    p: Prepared, config: TrainingConfig, cv: CrossValidation | None, skipped: dict[str, str]
+) -> list[CandidateResult]:
+    """Every candidate (and every grid point of the tuned ones) scored by cross-validation. A candidate
+    that cannot be fitted on this data (say, a scorecard whose features all fall below the minimum
+    information value) is left out with its reason in `skipped`."""
+    results = []
+    tuning_metric = (config.tuning.metric if config.tuning else None) or config.promotion_metric
+    for candidate in config.candidates:
+        grid = config.tuning.grid if config.tuning and candidate.algorithm == "lightgbm" else {}
+        points = grid_points(grid) if grid else [{}]
+        if cv is None:  # too few rows of some class to cross-validate: the recipe as declared
+            results.append(CandidateResult(candidate, dict(candidate.params), [], {}, {}, None))
+            continue
+        trials, best = [], None
+        for point in points:
+            params = {**candidate.params, **point}
+            try:
+                mean, spread, oof = _cross_validate(p.family, candidate, params, cv, config)
+            except TrainingDataError as exc:
+                skipped[candidate.label] = str(exc)
+                break
+            trial = Trial(point, mean)
+            trials.append(trial)
+            if (
+                best is None
+                or _sign(tuning_metric) * mean[tuning_metric] > _sign(tuning_metric) * best[0].metrics[tuning_metric]
+            ):
+                best = (trial, params, spread, oof)
+        if best is None or candidate.label in skipped:
+            continue
+        trial, params, spread, oof = best
+        results.append(CandidateResult(candidate, params, trials if grid else [], trial.metrics, spread, oof))
+    return results
+
+
+def _winner(results: list[CandidateResult], metric: str) -> CandidateResult:
+    scored = [r for r in results if metric in r.val]
+    if not scored:
+        return results[0]
+    return max(scored, key=lambda r: _sign(metric) * r.val[metric])  # ties: the earlier candidate
+
+
+def _selection_text(results: list[CandidateResult], winner: CandidateResult, cv: CrossValidation | None, metric: str):
+    if cv is None:
+        return (
+            f"No cross-validation (a class has fewer rows than two folds need): `{winner.name}`, the scenario's "
+            "algorithm, is kept as declared."
+        )
+    ranked = sorted(results, key=lambda r: -_sign(metric) * r.val[metric])
+    shown = "; ".join(f"`{r.name}` {r.val[metric]:.4f} ± {r.val_std.get(metric, 0.0):.4f}" for r in ranked)
+    runner_up = next((r for r in ranked if r is not winner), None)
+    gap = f" ({abs(winner.val[metric] - runner_up.val[metric]):.4f} ahead of `{runner_up.name}`)" if runner_up else ""
+    direction = "lowest" if metric in LOWER_IS_BETTER else "highest"
+    return (
+        f"Compared by the mean of `val_{metric}` over {cv.k}-fold cross-validation on {cv.rows} training rows "
+        f"(mean ± sd over folds): {shown}. `{winner.name}` has the {direction} mean{gap}, so it is the winner "
+        "and the model registered, whatever kind of model it is."
+    )
+
+
+def _noise(p: Prepared, config: TrainingConfig, winner: CandidateResult, others: list[CandidateResult]):
+    """2 x the paired-bootstrap standard error of (winner - candidate) on the holdout, per candidate."""
+    metric = config.promotion_metric
+
+    def score(y: np.ndarray, outputs: pd.DataFrame) -> float:
+        return p.family.evaluate(y, outputs, config)[metric]
+
+    out = {}
+    for r in others:
+        assert winner.holdout_outputs is not None and r.holdout_outputs is not None
+        se = paired_bootstrap_se(p.y_test, winner.holdout_outputs, r.holdout_outputs, score)
+        out[r.name] = 2 * se
+    return out
+
+
+def train(frame: pd.DataFrame, config: TrainingConfig) -> TrainedModel:
+    """The whole session: prepare, cross-validate every candidate, fit each on the training side, score
+    each on the holdout, keep the winner."""
     timings: dict[str, float] = {}
     started = time.perf_counter()
     p = prepare(frame, config)
     family, schema, data, test = p.family, p.schema, p.data, p.test
-    x_train, x_test, y_train, y_test = p.x_train, p.x_test, p.y_train, p.y_test
     timings["prepare_s"] = time.perf_counter() - started
 
-    params = dict(candidate.params)
-    trials: list[Trial] = []
-    if config.tuning:
+    mark = time.perf_counter()
+    cv = cross_validation(p, config)
+    skipped: dict[str, str] = {}
+    results = select(p, config, cv, skipped)
+    timings["selection_s"] = time.perf_counter() - mark
+
+    fitted: list[CandidateResult] = []
+    chosen = _winner(results, config.promotion_metric) if results else None
+    for r in sorted(results, key=lambda r: r is not chosen):  # the chosen one first: its fit is `fit_s`
         mark = time.perf_counter()
-        trials = tune(family, candidate, x_train, y_train, p.keys[~test].reset_index(drop=True), config)
-        params.update(best_trial(trials, config.tuning.metric).params)
-        timings["tuning_s"] = time.perf_counter() - mark
+        try:
+            r.estimator = family.fit_candidate(r.candidate, r.params, p.x_train, p.y_train, config)
+        except TrainingDataError as exc:
+            skipped[r.name] = str(exc)
+            continue
+        timings["fit_s" if not fitted else f"fit_{r.name}_s"] = time.perf_counter() - mark
+        r.holdout_outputs = r.estimator.predict_outputs(p.x_test).reset_index(drop=True)
+        r.holdout = declared_metrics(family.evaluate(p.y_test, r.holdout_outputs, config), config)
+        fitted.append(r)
+    if not fitted:
+        raise TrainingDataError(f"{config.scenario}: no candidate could be fitted: {skipped}")
+    results = [r for r in results if r in fitted]
+    winner = _winner(results, config.promotion_metric)
 
     mark = time.perf_counter()
-    estimator = family.fit(candidate.algorithm, params, x_train, y_train, config)
-    timings["fit_s"] = time.perf_counter() - mark
-
-    mark = time.perf_counter()
-    outputs = estimator.predict_outputs(x_test).reset_index(drop=True)
-    metrics = declared_metrics(family.evaluate(y_test, outputs, config), config)
-    baseline_outputs, baseline_metrics = None, {}
-    if config.baseline and candidate.role == "primary":
-        baseline = family.fit_baseline(config.baseline, x_train, y_train, config)
-        baseline_outputs = baseline.predict_outputs(x_test).reset_index(drop=True)
-        baseline_metrics = declared_metrics(family.evaluate(y_test, baseline_outputs, config), config)
+    outputs = winner.holdout_outputs
+    assert outputs is not None
+    noise = _noise(p, config, winner, [r for r in results if r is not winner])
+    warnings = [f"candidate `{name}` left out: {why}" for name, why in skipped.items()]
+    warnings += family.label_warnings(
+        cv.y if cv is not None and winner.oof is not None else p.y_test,
+        winner.oof if cv is not None else outputs,
+        config,
+    )
+    metric = config.promotion_metric
+    for r in results:
+        if r is winner or metric not in r.holdout:
+            continue
+        ahead = _sign(metric) * (r.holdout[metric] - winner.holdout[metric])
+        if ahead > noise[r.name]:
+            warnings.append(
+                f"on the holdout `{r.name}` beats the winner `{winner.name}` on {metric} by {ahead:.4f}, more than "
+                f"the noise ({noise[r.name]:.4f}); cross-validation chose otherwise"
+            )
     fairness = pd.DataFrame()
     if config.group_column and config.group_column in data.columns:
-        fairness = fairness_table(data.loc[test, config.group_column], y_test, outputs, family, config)
-    reference = population_reference(frame, config, p, estimator, outputs)
-    view = HoldoutView(y_test, outputs, baseline_outputs, estimator, config)
+        fairness = fairness_table(data.loc[test, config.group_column], p.y_test, outputs, family, config)
+    reference = population_reference(frame, config, p, winner.estimator, outputs)
+    curves = {r.name: r.holdout_outputs for r in results if r.holdout_outputs is not None}
+    view = HoldoutView(p.y_test, outputs, curves, winner.estimator, config, schema.names)
     artifacts = family.artifacts(view)
+    holdout_x = schema.external(data[test]).reset_index(drop=True)
+    train_x = schema.external(data[~test]).reset_index(drop=True)
+    target = config.target
     timings["evaluate_s"] = time.perf_counter() - mark
-    return TrainedModel(
+    trained = TrainedModel(
         config=config,
-        candidate=candidate,
         family=family,
-        model=ScenarioModel(family.name, schema, estimator, family.primary, reference),
-        params=params,
-        holdout_x=schema.external(data[test]).reset_index(drop=True),
-        holdout_y=y_test,
-        holdout_outputs=outputs,
-        metrics=metrics,
-        baseline_metrics=baseline_metrics,
-        trials=trials,
+        winner=winner,
+        results=results,
+        model=ScenarioModel(family.name, schema, winner.estimator, family.primary, reference),
+        holdout_x=holdout_x,
+        holdout_table=data[test].reset_index(drop=True),
+        holdout_y=p.y_test,
         fairness=fairness,
         artifacts=artifacts,
         train_rows=int((~test).sum()),
         ignored=p.ignored,
+        warnings=warnings,
+        split=p.split,
+        selection=_selection_text(results, winner, cv, config.promotion_metric),
+        noise=noise,
+        cv_rows=cv.rows if cv else 0,
+        folds=cv.k if cv else 0,
+        train_frame=train_x.assign(**{target: data.loc[~test, target].to_numpy()}),
+        holdout_frame=holdout_x.assign(**{target: data.loc[test, target].to_numpy()}),
         timings=timings,
     )
+    trained.artifacts["candidates.csv"] = trained.comparison().to_csv(index=False)
+    return trained

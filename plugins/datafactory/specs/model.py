@@ -67,6 +67,15 @@ class Tuning(Strict):
     grid: dict[str, Annotated[list[Any], Field(min_length=1)]] = Field(min_length=1)
 
 
+class Selection(Strict):
+    """How the candidates (the family's algorithm, LightGBM, the linear or WoE baseline) are compared:
+    k-fold cross-validation on the training side, on at most `max_rows` of its rows (a deterministic
+    sample: the noise of a metric on 30,000 rows is already far below the gaps that decide a winner)."""
+
+    folds: Annotated[int, Field(ge=2, le=10)] = 3
+    max_rows: Annotated[int, Field(ge=500)] = 30_000
+
+
 class Challenger(Strict):
     algorithm: Algorithm
     params: dict[str, Any] = Field(default_factory=dict)
@@ -245,6 +254,7 @@ class _ModelSpec(Strict):
     family: Family
     scenario: str
     description: str = ""
+    owner: str = "datafactory"  # who answers for the model: tagged on its experiment and registered model
     inputs: Annotated[list[str], Field(min_length=1)]  # conformed feeds the features SQL reads
     features: str = "features.sql"  # DuckDB SQL in the scenario's folder
     card: str = "card.md"  # model card template in the scenario's folder
@@ -259,6 +269,7 @@ class _ModelSpec(Strict):
     params: dict[str, Any] = Field(default_factory=dict)
     challenger: Challenger | None = None
     tuning: Tuning | None = None
+    selection: Selection = Field(default_factory=Selection)
     baseline: Baseline | None = None
     # Holdout metrics logged and shown, from those the family computes; unset: all of them.
     metrics: tuple[str, ...] = ()

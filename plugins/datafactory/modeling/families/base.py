@@ -26,10 +26,11 @@ class HoldoutView:
     """What a family needs to draw its artifacts: the holdout truth and every model's outputs on it."""
 
     y: np.ndarray
-    outputs: pd.DataFrame
-    baseline_outputs: pd.DataFrame | None
-    estimator: Any
+    outputs: pd.DataFrame  # the winner's
+    curves: dict[str, pd.DataFrame]  # every candidate's outputs on the holdout, by candidate name
+    estimator: Any  # the winner's
     config: TrainingConfig
+    features: list[str]
 
 
 class Family:
@@ -40,6 +41,11 @@ class Family:
     algorithms: ClassVar[tuple[str, ...]]
     baselines: ClassVar[tuple[str, ...]]
     metric_names: ClassVar[tuple[str, ...]]
+    target_kind: ClassVar[str] = "binary"  # binary, ordinal or regression: how leakage and strata are read
+
+    @property
+    def stratified(self) -> bool:
+        return self.target_kind != "regression"
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -63,8 +69,22 @@ class Family:
     def fit_baseline(self, kind: str, x: pd.DataFrame, y: np.ndarray, config: TrainingConfig):
         raise NotImplementedError
 
+    def fit_candidate(self, candidate: Any, params: dict[str, Any], x: pd.DataFrame, y: np.ndarray, config):
+        """The candidate's model: the baseline through `fit_baseline`, an algorithm through `fit`."""
+        if candidate.is_baseline:
+            return self.fit_baseline(candidate.algorithm, x, y, config)
+        return self.fit(candidate.algorithm, params, x, y, config)
+
+    def modelled_target(self, y: np.ndarray, x: pd.DataFrame, config: TrainingConfig) -> np.ndarray:
+        """The target as the models see it (for the leakage check): the label, or a scaled quantity."""
+        return y
+
     def evaluate(self, y: np.ndarray, outputs: pd.DataFrame, config: TrainingConfig) -> dict[str, float]:
         raise NotImplementedError
+
+    def label_warnings(self, y: np.ndarray, validation: pd.DataFrame | None, config: TrainingConfig) -> list[str]:
+        """Warnings about how the target is coded, read on validation outputs (none by default)."""
+        return []
 
     def group_summary(self, y: np.ndarray, outputs: pd.DataFrame) -> dict[str, float]:
         """Plain facts about one group for the fairness table (observed outcome, mean output)."""
@@ -82,19 +102,57 @@ class Family:
             )
 
 
+def with_importance(artifacts: dict[str, Any], estimator: Any) -> dict[str, Any]:
+    from datafactory.modeling.estimators import importance
+
+    table = importance(estimator)
+    if table is not None:
+        artifacts["feature_importance.csv"] = table.to_csv(index=False)
+    return artifacts
+
+
+def shown_values(values: pd.Series, limit: int = 12) -> str:
+    distinct = sorted(map(str, values.dropna().unique()))
+    more = f", ... ({len(distinct)} in all)" if len(distinct) > limit else ""
+    return ", ".join(distinct[:limit]) + more
+
+
 def binary_target(values: pd.Series, positive: Any, scenario: str) -> np.ndarray:
     """0/1 from booleans, from 0/1 numbers, or from two labels where `positive` names the bad one."""
     distinct = values.dropna().unique()
+    if len(distinct) == 1:
+        raise TrainingDataError(
+            f"target '{values.name}' has a single value ({distinct[0]}) in all {values.notna().sum()} labelled rows; "
+            "a classifier needs rows of both classes"
+        )
     if len(distinct) > 2:
-        raise TrainingDataError(f"{scenario}: a binary target needs two values; '{values.name}' has {len(distinct)}")
+        raise TrainingDataError(
+            f"{scenario}: a binary target needs two values; '{values.name}' has {len(distinct)}: {shown_values(values)}"
+        )
     if positive is not None:
-        return (values.astype(str) == str(positive)).to_numpy(dtype=int)
+        from datafactory.modeling.columns import as_text
+
+        text = as_text(values)  # 1.0 reads as 1, as on the command line
+        positive = _whole(positive)
+        if str(positive) not in set(text):
+            raise TrainingDataError(
+                f"--positive {positive} is not a value of '{values.name}'; its values are {shown_values(values)}"
+            )
+        return (text == str(positive)).to_numpy(dtype=int)
     if pd.api.types.is_bool_dtype(values) or set(pd.to_numeric(values, errors="coerce").dropna().unique()) <= {0, 1}:
         numeric = pd.to_numeric(values, errors="coerce")
         if numeric.notna().all():
             return numeric.to_numpy(dtype=int)
     shown = ", ".join(sorted(map(str, distinct)))
     raise TrainingDataError(f"{scenario}: target '{values.name}' has values {shown}; say which one is positive")
+
+
+def _whole(value: Any) -> Any:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return value
+    return int(number) if number.is_integer() and not isinstance(value, bool) else value
 
 
 def check_both_classes(y_train: np.ndarray, y_test: np.ndarray, scenario: str) -> None:

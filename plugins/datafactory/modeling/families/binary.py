@@ -15,11 +15,16 @@ from datafactory.modeling.estimators import (
     BASELINE_MAX_ROWS,
     as_linear_input,
     fit_booster,
-    gain_importance,
     linear_pipeline,
     sample_rows,
 )
-from datafactory.modeling.families.base import Family, HoldoutView, binary_target, check_both_classes
+from datafactory.modeling.families.base import (
+    Family,
+    HoldoutView,
+    binary_target,
+    check_both_classes,
+    with_importance,
+)
 from datafactory.modeling.metrics import binary_metrics
 from datafactory.modeling.plots import roc_svg
 from datafactory.specs.model import BinaryModel, BinaryOptions
@@ -83,10 +88,5 @@ class BinaryFamily(Family):
         return binary_metrics(y, outputs["probability"].to_numpy(), cutoff)
 
     def artifacts(self, view: HoldoutView) -> dict[str, Any]:
-        curves = {"LightGBM": view.outputs["probability"].to_numpy()}
-        if view.baseline_outputs is not None:
-            curves["logistic baseline"] = view.baseline_outputs["probability"].to_numpy()
-        return {
-            "plots/roc.svg": roc_svg(view.y, curves),
-            "feature_importance.csv": gain_importance(view.estimator.booster).to_csv(index=False),
-        }
+        curves = {name: outputs["probability"].to_numpy() for name, outputs in view.curves.items()}
+        return with_importance({"plots/roc.svg": roc_svg(view.y, curves)}, view.estimator)

@@ -19,11 +19,10 @@ from datafactory.modeling.estimators import (
     BASELINE_MAX_ROWS,
     as_linear_input,
     fit_booster,
-    gain_importance,
     linear_pipeline,
     sample_rows,
 )
-from datafactory.modeling.families.base import Family, HoldoutView, TrainingDataError
+from datafactory.modeling.families.base import Family, HoldoutView, TrainingDataError, with_importance
 from datafactory.modeling.metrics import confusion, grading_cost_matrix, ordinal_metrics
 from datafactory.modeling.plots import confusion_svg
 from datafactory.specs.model import OrdinalModel, OrdinalOptions
@@ -99,6 +98,7 @@ class OrdinalFamily(Family):
     spec = OrdinalModel
     primary = "grade_rank"
     primary_is_discrete = True
+    target_kind = "ordinal"
 
     def __init__(self) -> None:
         self._grading: Grading | None = None
@@ -147,15 +147,17 @@ class OrdinalFamily(Family):
         labels = list(grading.classes)
         matrix = confusion(view.y, view.outputs["grade_rank"].to_numpy(dtype=int), len(labels))
         table = pd.DataFrame(matrix, index=pd.Index(labels, name="actual"), columns=labels)
-        return {
-            "confusion_matrix.csv": table.to_csv(),
-            "plots/confusion_matrix.svg": confusion_svg(matrix, labels),
-            "grading.json": {
-                "classes_least_to_most_risky": labels,
-                "under_grade_cost_per_step": grading.under_per_step,
-                "over_grade_cost_per_step": grading.over_per_step,
-                "high_risk_classes": labels[grading.high_risk_from :],
-                "cost_matrix_true_by_predicted": grading.costs.tolist(),
+        return with_importance(
+            {
+                "confusion_matrix.csv": table.to_csv(),
+                "plots/confusion_matrix.svg": confusion_svg(matrix, labels),
+                "grading.json": {
+                    "classes_least_to_most_risky": labels,
+                    "under_grade_cost_per_step": grading.under_per_step,
+                    "over_grade_cost_per_step": grading.over_per_step,
+                    "high_risk_classes": labels[grading.high_risk_from :],
+                    "cost_matrix_true_by_predicted": grading.costs.tolist(),
+                },
             },
-            "feature_importance.csv": gain_importance(view.estimator.booster).to_csv(index=False),
-        }
+            view.estimator,
+        )

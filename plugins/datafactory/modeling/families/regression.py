@@ -20,11 +20,10 @@ from datafactory.modeling.estimators import (
     BASELINE_MAX_ROWS,
     as_linear_input,
     fit_booster,
-    gain_importance,
     linear_pipeline,
     sample_rows,
 )
-from datafactory.modeling.families.base import Family, HoldoutView, TrainingDataError
+from datafactory.modeling.families.base import Family, HoldoutView, TrainingDataError, with_importance
 from datafactory.modeling.metrics import regression_metrics
 from datafactory.modeling.plots import actual_vs_predicted_svg
 from datafactory.specs.model import RegressionModel, RegressionOptions
@@ -77,6 +76,7 @@ class LinearRegressor:
 class RegressionFamily(Family):
     spec = RegressionModel
     primary = "prediction"
+    target_kind = "regression"
 
     def _scale(self, config: TrainingConfig, x: pd.DataFrame | None = None) -> TargetScale:
         options: RegressionOptions = config.options  # type: ignore[assignment]
@@ -91,7 +91,15 @@ class RegressionFamily(Family):
             raise TrainingDataError(f"{config.scenario}: target '{values.name}' has non-numeric values")
         if self._scale(config).transform == "log" and (numbers < 0).any():
             raise TrainingDataError(f"{config.scenario}: a log target needs values >= 0 in '{values.name}'")
+        if numbers.nunique() < 2:
+            raise TrainingDataError(
+                f"target '{values.name}' has a single value ({numbers.iloc[0]}) in all {len(numbers)} labelled rows; "
+                "there is nothing to predict"
+            )
         return numbers.to_numpy(dtype=float)
+
+    def modelled_target(self, y: np.ndarray, x: pd.DataFrame, config: TrainingConfig) -> np.ndarray:
+        return self._scale(config, x).forward(y, x)
 
     def fit(self, algorithm: str, params: dict[str, Any], x: pd.DataFrame, y: np.ndarray, config: TrainingConfig):
         self.check_algorithm(algorithm, config)
@@ -116,7 +124,5 @@ class RegressionFamily(Family):
         return {"mean_actual": float(np.mean(y)), "mean_prediction": float(outputs["prediction"].mean())}
 
     def artifacts(self, view: HoldoutView) -> dict[str, Any]:
-        return {
-            "plots/actual_vs_predicted.svg": actual_vs_predicted_svg(view.y, view.outputs["prediction"].to_numpy()),
-            "feature_importance.csv": gain_importance(view.estimator.booster).to_csv(index=False),
-        }
+        plot = actual_vs_predicted_svg(view.y, view.outputs["prediction"].to_numpy())
+        return with_importance({"plots/actual_vs_predicted.svg": plot}, view.estimator)

@@ -16,13 +16,14 @@ import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
 from datafactory.modeling.config import TrainingConfig
-from datafactory.modeling.estimators import fit_booster, gain_importance
+from datafactory.modeling.estimators import fit_booster
 from datafactory.modeling.families.base import (
     Family,
     HoldoutView,
     TrainingDataError,
     binary_target,
     check_both_classes,
+    with_importance,
 )
 from datafactory.modeling.families.binary import fit_logistic
 from datafactory.modeling.metrics import ranking_metrics
@@ -142,6 +143,26 @@ class BoosterScorecard:
         )
 
 
+@dataclass
+class LinearScorecard:
+    """The logistic baseline on the scorecard's points scale and grades, so it can win and be published."""
+
+    linear: Any  # LinearBinary
+    scaling: Scaling
+    grades: list[tuple[str, float]]
+
+    @property
+    def pipeline(self) -> Any:
+        return self.linear.pipeline
+
+    def predict_outputs(self, x: pd.DataFrame) -> pd.DataFrame:
+        p = self.linear.probability(x)
+        points = np.rint(self.scaling.points(_logit(p)))
+        return pd.DataFrame(
+            {"probability": p, "points": points.astype(int), "grade": grade_of(points, self.grades)}, index=x.index
+        )
+
+
 def fit_woe_scorecard(
     x: pd.DataFrame, y: np.ndarray, params: dict[str, Any], scaling: Scaling, grades: list[tuple[str, float]]
 ) -> WoEScorecard:
@@ -188,19 +209,51 @@ class ScorecardFamily(Family):
         return BoosterScorecard(fit_booster(x, y, params, objective="binary"), scaling, grades)
 
     def fit_baseline(self, kind: str, x: pd.DataFrame, y: np.ndarray, config: TrainingConfig):
-        return fit_logistic(x, y)
+        options = _options(config)
+        return LinearScorecard(fit_logistic(x, y), scaling_from(options), options.grade_floors)
 
     def evaluate(self, y: np.ndarray, outputs: pd.DataFrame, config: TrainingConfig) -> dict[str, float]:
         return ranking_metrics(y, outputs["probability"].to_numpy())
+
+    def label_warnings(self, y: np.ndarray, validation: pd.DataFrame | None, config: TrainingConfig) -> list[str]:
+        """Bad rates must fall as grades rise; most rows bad, or most rows in the worst grade, suggests the
+        label is coded the other way round (good = 1)."""
+        options = _options(config)
+        bad = "the positive label" if options.positive is None else f"'{options.positive}'"
+        warnings = []
+        share = float(np.mean(y))
+        if share > 0.5:
+            warnings.append(
+                f"coding looks inverted: {bad} (read as bad) is {share:.0%} of the rows; a scorecard expects bad to "
+                "be the minority. If it means good, rerun with --positive naming the bad label"
+            )
+        if validation is None or validation.empty:
+            return warnings
+        names = [g for g, _ in options.grade_floors]
+        table = pd.DataFrame({"grade": validation["grade"].to_numpy(), "bad": y}).groupby("grade")["bad"]
+        stats = table.agg(["count", "mean"]).reindex(names).dropna()
+        stats = stats[stats["count"] >= 20]
+        rates = stats["mean"].to_numpy()
+        if len(rates) >= 2 and np.any(np.diff(rates) < 0):
+            shown = ", ".join(f"{g} {r:.0%}" for g, r in zip(stats.index, rates, strict=True))
+            warnings.append(
+                f"bad rates do not fall as grades rise on validation ({shown}, best grade first): "
+                "check the label's coding and the grade floors"
+            )
+        worst = float(np.mean(validation["grade"].to_numpy() == names[-1]))
+        if worst >= 0.8:
+            warnings.append(
+                f"{worst:.0%} of validation rows land in the worst grade {names[-1]}: "
+                "the label's coding may be inverted, or the grade floors do not suit this data"
+            )
+        return warnings
 
     def group_summary(self, y: np.ndarray, outputs: pd.DataFrame) -> dict[str, float]:
         return {"observed_bad_rate": float(np.mean(y)), "mean_points": float(outputs["points"].mean())}
 
     def artifacts(self, view: HoldoutView) -> dict[str, Any]:
         model = view.estimator
-        curves = {type(model).__name__: view.outputs["probability"].to_numpy()}
-        if view.baseline_outputs is not None:
-            curves["logistic baseline"] = view.baseline_outputs["probability"].to_numpy()
+        curves = {name: outputs["probability"].to_numpy() for name, outputs in view.curves.items()}
         scaling = model.scaling
         out: dict[str, Any] = {
             "plots/roc.svg": roc_svg(view.y, curves),
@@ -218,9 +271,8 @@ class ScorecardFamily(Family):
             table = model.table()
             out["scorecard.csv"] = table.to_csv(index=False)
             out["scorecard.md"] = _markdown_table(table)
-        else:
-            out["feature_importance.csv"] = gain_importance(model.booster).to_csv(index=False)
-        return out
+            return out
+        return with_importance(out, model)
 
 
 def _markdown_table(table: pd.DataFrame) -> str:
