@@ -167,3 +167,10 @@ def test_a_date_never_published_cannot_be_restated(factory):
 
     with pytest.raises(UnknownVersionError, match="nothing to restate"):
         request_restatement(store, PRODUCT, DAY1.isoformat(), "operator", "why")
+
+
+@pytest.mark.parametrize("day", ["2026-11-01/../x", "../2026-11-01", "20261101x"])
+def test_a_restatement_date_is_a_date_and_nothing_else(factory, day: str):
+    _, _, store = factory
+    with pytest.raises(ValueError):
+        request_restatement(store, PRODUCT, day, "operator", "why")

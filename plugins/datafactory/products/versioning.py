@@ -26,7 +26,7 @@ import json
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from datafactory.products.store import ObjectStore
@@ -269,6 +269,8 @@ def recorded_model(store: ObjectStore, product: str, day: str) -> dict[str, Any]
 
 
 def _restatements(product: str, day: str) -> str:
+    if date.fromisoformat(day).isoformat() != day:  # a date, nothing else, becomes part of a key
+        raise ValueError(f"{day!r} is not a date (YYYY-MM-DD)")
     return f"{product_name(product)}/restatements/{day}/"
 
 
@@ -290,6 +292,7 @@ def open_restatement(store: ObjectStore, product: str, day: str) -> dict[str, An
 def request_restatement(store: ObjectStore, product: str, day: str, by: str, reason: str) -> dict[str, Any]:
     """An operator's explicit request to publish `day` again from today's inputs and champion.
     There is at most one open request per date: asking again returns it."""
+    _restatements(product, day)  # a plain name and a real date, before anything is read
     if not versions_of_date(store, product, day):
         raise UnknownVersionError(f"{product} has no version for {day}: nothing to restate; run that date instead")
     pending = open_restatement(store, product, day)
