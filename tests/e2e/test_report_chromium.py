@@ -1,5 +1,7 @@
-"""Two days through the ingest DAG (real Airflow runs), then the reviewers' report opened in headless Chromium
-(Debian's package): the key numbers are on the rendered page and a screenshot is taken."""
+"""Two days through the ingest DAG (real Airflow runs) and a rerun of the first, then the reviewers' report and
+GE Data Docs opened in headless Chromium (Debian's package): the key numbers and the summary on top, one
+sparkline per feed with its threshold line, Data Docs styled and listing every validation with the network
+off, Chinese text drawn with a real font (fonts-noto-cjk), and the rerun kept as an Airflow run of its own."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import json
 import os
 import re
 import shutil
+import sqlite3
 import struct
 import subprocess
 import sys
@@ -18,6 +21,7 @@ import pytest
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
 DAYS = ["2026-11-01", "2026-11-02"]
+RUNS = [*DAYS, DAYS[0]]  # the first day again: a rerun
 RESIDENT_ID = re.compile(r"\d{6}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dX]")
 CHROMIUM_FLAGS = [
     "--headless",
@@ -29,6 +33,7 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+OFFLINE = ["--proxy-server=127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND"]
 
 
 # The ingest DAG (every feed pulled, validated, quarantined and reported) through real `dag.test()`
@@ -37,7 +42,8 @@ _INGEST = """
 import sys
 from datetime import date
 
-from datafactory.runner import deliver_upstream, prepare_airflow, run_dags
+from datafactory.airflow.runs import prepare_airflow, run_dags
+from datafactory.runner import deliver_upstream
 from datafactory.settings import load_settings
 
 settings = load_settings()
@@ -46,7 +52,7 @@ from datafactory.airflow.factory import INGEST_DAG
 
 for day in sys.argv[1:]:
     deliver_upstream(settings, date.fromisoformat(day))
-    print(day, run_dags([INGEST_DAG], date.fromisoformat(day)))
+    print(day, run_dags([INGEST_DAG], date.fromisoformat(day), settings=settings))
 """
 
 
@@ -59,7 +65,7 @@ def factory(tmp_path_factory) -> dict:
         "DATAFACTORY_PSEUDONYM_KEY": "e2e-report-key",
         "DATAFACTORY_FIRST_DATE": DAYS[0],
     }
-    done = subprocess.run([sys.executable, "-c", _INGEST, *DAYS], env=env, capture_output=True, text=True, timeout=2400)
+    done = subprocess.run([sys.executable, "-c", _INGEST, *RUNS], env=env, capture_output=True, text=True, timeout=2400)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return {"home": home}
 
@@ -89,11 +95,12 @@ def test_every_feed_and_every_run_is_fully_accounted(factory):
             assert len(pd.read_parquet(held)) == r["rows_quarantined"]
 
 
-def test_run_page_in_chromium_shows_the_key_numbers(factory, tmp_path):
+def test_run_page_in_chromium_shows_the_summary_on_top_and_the_key_numbers(factory, tmp_path):
     home, day = factory["home"], DAYS[1]
     page = home / "reports" / day / "index.html"
     dom = _chromium(page.as_uri(), tmp_path, "--dump-dom")
     assert dom.returncode == 0, dom.stderr[-2000:]
+    assert dom.stdout.index('id="summary"') < dom.stdout.index('id="feeds"') < dom.stdout.index('id="failing"')
     results = _results(home, day)
     for element, key in (
         ("rows-in", "rows_in"),
@@ -108,13 +115,19 @@ def test_run_page_in_chromium_shows_the_key_numbers(factory, tmp_path):
     assert not RESIDENT_ID.search(dom.stdout)  # only masked IDs (3302**********123X) may appear
 
 
-def test_index_in_chromium_has_trend_charts_and_a_screenshot(factory, tmp_path):
+def test_index_in_chromium_has_the_latest_run_on_top_and_a_sparkline_per_feed(factory, tmp_path):
     index = factory["home"] / "reports" / "index.html"
     dom = _chromium(index.as_uri(), tmp_path, "--dump-dom")
     assert dom.returncode == 0, dom.stderr[-2000:]
-    assert dom.stdout.count("<svg") == 3 and all(f"{d}/index.html" in dom.stdout for d in DAYS)
-    for title in ("Pass rate per suite", "Quarantine rate per feed", "Top failing expectations over time"):
-        assert title in dom.stdout
+    html = dom.stdout
+    latest = html[html.index('id="latest"') : html.index('id="quarantine-rate"')]
+    assert f"{DAYS[1]}/index.html" in latest  # the newest business date, though the rerun came last
+    runs = html[html.index('id="runs"') :]
+    assert runs.index(f"{DAYS[1]}/index.html") < runs.index(f"{DAYS[0]}/index.html")
+    feeds = {r["source"] for r in _results(factory["home"], DAYS[1])}
+    spark = html[html.index('id="quarantine-rate"') : html.index('id="top-failing"')]
+    assert set(re.findall(r'data-series="([^"]+)"', spark)) == feeds
+    assert spark.count("<svg") == len(feeds) and spark.count('id="threshold"') == len(feeds)
     shot = tmp_path / "index.png"
     taken = _chromium(index.as_uri(), tmp_path, f"--screenshot={shot}", "--window-size=1280,1400")
     assert taken.returncode == 0, taken.stderr[-2000:]
@@ -123,41 +136,68 @@ def test_index_in_chromium_has_trend_charts_and_a_screenshot(factory, tmp_path):
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and (width, height) == (1280, 1400) and len(data) > 20_000
 
 
-def test_data_docs_are_built_for_every_run(factory):
+def test_data_docs_are_built_for_every_run_and_every_suite(factory):
     docs = factory["home"] / "reports" / "data_docs"
     assert (docs / "index.html").exists()
     for day in DAYS:
         pages = list((docs / "validations").glob(f"*/{day}/*/*.html"))
         assert {p.stem.split(".")[0] for p in pages} == {r["source"] for r in _results(factory["home"], day)}
-
-
-_LINKS = """
-import json
-from airflow.models.dagrun import DagRun
-from airflow.plugins_manager import get_global_operator_extra_links
-from airflow.utils.session import create_session
-from airflow.models.taskinstancekey import TaskInstanceKey
-
-link = next(item for item in get_global_operator_extra_links() if item.name == "Quality report")
-with create_session() as session:
-    found = session.query(DagRun).filter_by(dag_id="ingest_returned_data")
-    runs = [(r.run_id, (r.conf or {}).get("logical_date")) for r in found]
-keys = {day: TaskInstanceKey("ingest_returned_data", "quality_report", run_id, 1, -1) for run_id, day in runs}
-print(json.dumps({day: link.get_link(None, ti_key=key) for day, key in keys.items()}))
-"""
-
-
-def test_airflow_links_each_ingest_run_to_its_report(factory):
-    home = factory["home"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")} | {
-        "AIRFLOW_HOME": str(home / "airflow"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow/airflow.db",
-        "DATAFACTORY_HOME": str(home),
+    assert {p.stem for p in (docs / "expectations").glob("*.html")} == {
+        r["suite"] for r in _results(factory["home"], DAYS[1])
     }
-    done = subprocess.run([sys.executable, "-c", _LINKS], env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
-    links = json.loads(done.stdout.strip().splitlines()[-1])
-    assert links == {day: f"/datafactory-reports/{day}/index.html" for day in DAYS}
-    for url in links.values():
-        assert (home / "reports" / url.removeprefix("/datafactory-reports/")).exists()
+
+
+_STYLE_PROBE = """<script>window.addEventListener("load", () => {
+  document.title = "font=" + getComputedStyle(document.body).fontFamily;
+});</script>"""
+
+
+def test_data_docs_offline_list_validations_with_styles(factory, tmp_path):
+    docs = factory["home"] / "reports" / "data_docs"
+    index = (docs / "index.html").read_text()
+    assert "https://cdn" not in index and "https://unpkg.com" not in index and "https://code.jquery" not in index
+    probe = docs / "offline-probe.html"  # the index, beside it, reporting the body's computed font
+    probe.write_text(index.replace("</body>", _STYLE_PROBE + "</body>"))
+    dom = _chromium(probe.as_uri(), tmp_path, *OFFLINE, "--virtual-time-budget=10000", "--dump-dom")
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    title = re.search(r"<title>([^<]*)</title>", dom.stdout).group(1)
+    assert "Segoe UI" in title  # Bootstrap's font stack: its stylesheet loaded from the site
+    assert "fixed-table-body" in dom.stdout  # bootstrap-table (JavaScript) drew the table
+    shown = re.search(r"Showing 1 to \d+ of (\d+) rows", dom.stdout)  # bootstrap-table's pager
+    assert shown and int(shown.group(1)) == len(list((docs / "validations").glob("*/*/*/*.html")))
+    assert re.search(r'href="validations/[^"]+\.html"', dom.stdout)
+    page = next((docs / "validations").glob("sup_suppliers/*/*/*.html"), None) or next(
+        (docs / "validations").glob("*/*/*/*.html")
+    )
+    text = page.read_text()
+    assert "__none__" not in text and "(**{" not in text
+
+
+def _glyphs(text: str, tmp: Path) -> bytes:
+    page = tmp / f"glyphs-{len(list(tmp.glob('glyphs-*')))}.html"
+    body = f"<body style='margin:0;font-size:64px'>{text}</body>"
+    page.write_text(f"<html><head><meta charset='utf-8'></head>{body}</html>", encoding="utf-8")
+    shot = page.with_suffix(".png")
+    taken = _chromium(page.as_uri(), tmp, f"--screenshot={shot}", "--window-size=800,200")
+    assert taken.returncode == 0, taken.stderr[-2000:]
+    return shot.read_bytes()
+
+
+def test_chinese_names_are_drawn_with_a_real_font(tmp_path):
+    """With no CJK font every Chinese character is the same empty box: as drawn as four unassigned code points."""
+    fonts = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True)
+    assert fonts.stdout.strip(), "no Chinese font: scripts/install_system_deps.sh installs fonts-noto-cjk"
+    assert _glyphs("华东建材", tmp_path) != _glyphs("\ue000\ue001\ue002\ue003", tmp_path)
+    assert _glyphs("华东建材", tmp_path) != _glyphs("浙江能源", tmp_path)
+
+
+def test_a_rerun_is_a_run_of_its_own(factory):
+    db = factory["home"] / "airflow" / "airflow.db"
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute(
+            "SELECT run_id, conf, start_date, end_date FROM dag_run WHERE dag_id='ingest_returned_data' "
+            "ORDER BY run_after"
+        ).fetchall()
+    assert len({r[0] for r in rows}) == len(RUNS)
+    assert [json.loads(r[1])["logical_date"] for r in rows] == RUNS  # in the order they ran
+    assert all(start and end and start < end for _, _, start, end in rows)
