@@ -1,15 +1,17 @@
 """Train the anti-fraud scenario on N enterprises through the factory path (features SQL over the
-conformed zone, training, evaluation, MLflow logging, registration and promotion) and, in the same
-process, a bare LightGBM fit on the same training matrix with the same parameters; print both and
-the overhead ratio (target <= 1.2x).
+conformed zone, column roles, every candidate cross-validated, each refitted and scored on the
+holdout, MLflow logging with datasets, registration and promotion) and, in the same process, a bare
+LightGBM fit on the same training matrix with the same parameters; print both and the overhead
+ratio (target <= 1.2x, goal 1.1x).
 
     .venv/bin/python bench/bench_training.py [--rows 1000000] [--tuning]
 
-Every enterprise is labelled, so the feature table has N rows and the model trains on the 75% of
-them outside the holdout. Tuning is off unless --tuning (each grid point is one more fit, which
-is a choice of the scenario, not overhead of the factory). The conformed tables are synthetic,
-vectorized stand-ins with the columns the scenario's SQL reads; MLflow uses a fresh SQLite store
-created before timing starts.
+Candidates are on (LightGBM and the logistic baseline, 3-fold cross-validation on at most
+`selection.max_rows` training rows). Every enterprise is labelled, so the feature table has N rows
+and the model trains on the 75% of them outside the holdout. Tuning is off unless --tuning (each
+grid point is one more cross-validated fit, which is a choice of the scenario, not overhead of the
+factory). The conformed tables are synthetic, vectorized stand-ins with the columns the scenario's
+SQL reads; MLflow uses a fresh SQLite store created before timing starts.
 """
 
 from __future__ import annotations
@@ -155,19 +157,23 @@ def measure(rows: int, tuning: bool) -> int:
     bare_after = bare_fit()
     bare = (bare_before + bare_after) / 2
     matrix = prepared.x_train.shape
-    run = result["candidates"][0]
     print(
         f"training matrix: {matrix[0]:,} rows x {matrix[1]} features, {rounds} rounds, "
-        f"{params['num_threads']} threads, tuning {'on' if tuning else 'off'}"
+        f"{params['num_threads']} threads, tuning {'on' if tuning else 'off'}, candidates on "
+        f"({', '.join(c['name'] for c in result['candidates'])}; {result['cv_folds']}-fold CV on "
+        f"{spec.selection.max_rows:,} rows at most)"
     )
     print(f"bare LightGBM fit:  {bare:8.2f} s  (before {bare_before:.2f} s, after {bare_after:.2f} s)")
     print(
-        f"factory path:       {factory:8.2f} s  (run {run['run_id']}, version {result['version']}, "
-        f"auc {run['metrics']['auc']:.3f})"
+        f"factory path:       {factory:8.2f} s  (run {result['run_id']}, version {result['version']}, "
+        f"winner {result['winner']}, holdout auc {result['metrics']['auc']:.3f})"
     )
-    stages = {"features_s": result["features_s"], **run["timings"]}
+    for c in result["candidates"]:
+        print(f"  {c['name']:20s} val_auc {c['val']['auc']:.4f}  holdout_auc {c['holdout']['auc']:.4f}")
+    stages = result["timings"]
     print("  " + ", ".join(f"{k.removesuffix('_s')} {v:.2f}s" for k, v in stages.items()))
-    overhead = factory - run["timings"]["fit_s"]
+    lightgbm_fit = stages["fit_s"] if result["winner"] == "lightgbm" else stages.get("fit_lightgbm_s", 0.0)
+    overhead = factory - lightgbm_fit
     print(f"overhead ratio:     {factory / bare:8.2f}x  (target <= 1.2x); load average {os.getloadavg()[0]:.2f}")
     print(f"factory work besides the fit: {overhead:.2f} s = {overhead / bare:.0%} of the bare fit")
     return 0

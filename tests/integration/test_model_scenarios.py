@@ -1,7 +1,10 @@
 """Each scenario, trained through the factory path on the simulator's day-one data, with a real
 MLflow tracking store and registry (SQLite): it learns the simulator's signal, promotion works
 both ways and is idempotent, runs carry what modellers expect, scoring is reproducible and PSI
-is recorded at scoring time."""
+is recorded at scoring time.
+
+A "weak" session is the same scenario with all features but one weak one carried as passthrough: every
+candidate (the baseline included) is weak then, so it must lose to the real recipe."""
 
 from __future__ import annotations
 
@@ -65,28 +68,37 @@ def _spec(name: str):
     return load_models(REPO)[name]
 
 
-def _weak(spec, seed: int):
-    """The same scenario with a deliberately poor recipe (and a distinct fingerprint per seed)."""
-    if spec.algorithm == "woe_logistic":
-        params = {**spec.params, "max_bins": 2, "min_iv": 1.5, "C": 0.001 * seed}
-    else:
-        params = {**spec.params, "num_boost_round": 2, "num_leaves": 2, "seed": seed}
-    return spec.model_copy(update={"tuning": None, "challenger": None, "params": params})
+# Two weak features per scenario: session 1 reads the first, session 3 the second.
+WEAK = {
+    "anti_fraud_admission": ("is_revoked", "penalty_amount_2y"),
+    "underwriting_risk": ("copd", "lung_nodule"),
+    "supplier_rating": ("complaints", "env_penalty_amount"),
+    "carbon_efficiency": ("cdd_12m", "hdd_12m"),
+}
+
+
+def _weak(spec, seed: int, columns: list[str]):
+    """The scenario with every feature but one weak one carried as passthrough (never a model input):
+    the feature table keeps every column, so the champion can still be scored on the same rows."""
+    weak = WEAK[spec.name][seed - 1]
+    carried = [c for c in columns if c not in spec.declared_columns and c != weak]
+    return spec.model_copy(update={"passthrough": (*spec.passthrough, *carried)})
 
 
 @pytest.fixture(scope="module")
 def trained(env):
-    """Per scenario: weak v1 (first champion), the real recipe (must win), another weak recipe
+    """Per scenario: weak v1 (first champion), the real recipe (must win), another weak session
     (must lose), then the real recipe again (same data and recipe: nothing new)."""
+    from datafactory.modeling.features import build_features
     from datafactory.modeling.pipeline import train_scenario
 
     snapshot = {"feed": {"partitions": [DAY.isoformat()], "watermark": "2026-11-01T23:59:59"}}
     out = {}
     for name in SCENARIOS:
         spec = _spec(name)
-        out[name] = [
-            train_scenario(env["settings"], s, DAY, snapshot) for s in (_weak(spec, 1), spec, _weak(spec, 2), spec)
-        ]
+        columns = list(build_features(spec, env["zones"], DAY).columns)
+        sessions = (_weak(spec, 1, columns), spec, _weak(spec, 2, columns), spec)
+        out[name] = [train_scenario(env["settings"], s, DAY, snapshot) for s in sessions]
     return out
 
 
@@ -101,36 +113,58 @@ def _client(env):
 @pytest.mark.parametrize("name", SCENARIOS)
 def test_the_model_learns_the_simulators_signal(trained, name):
     metric, floor = SIGNAL[name]
-    real = trained[name][1]["candidates"][0]
-    weak = trained[name][0]["candidates"][0]
+    real, weak = trained[name][1], trained[name][0]
     assert real["metrics"][metric] > floor, real["metrics"]
     assert real["metrics"][metric] > weak["metrics"][metric]
 
 
 @pytest.mark.parametrize("name", SCENARIOS)
-def test_a_better_challenger_is_promoted_and_a_worse_one_keeps_its_reason(env, trained, name):
+def test_every_candidate_is_compared_and_the_winner_is_registered(env, trained, name):
+    client = _client(env)
+    real = trained[name][1]
+    kinds = [c["kind"] for c in real["candidates"]]
+    assert kinds[0] == "primary" and kinds[-1] == "baseline"
+    assert any(c["algorithm"] == "lightgbm" for c in real["candidates"])
+    (winner,) = [c for c in real["candidates"] if c["winner"]]
+    assert winner["name"] == real["winner"] and winner["holdout"] == real["metrics"]
+    metric = _spec(name).promotion.metric
+    sign = -1 if _spec(name).promotion.lower_is_better else 1
+    assert winner["val"][metric] == max((c["val"][metric] for c in real["candidates"]), key=lambda v: sign * v)
+    version = client.get_model_version(name, real["version"])
+    assert version.tags["candidate"] == real["winner"] and version.run_id == real["run_id"]
+    info = mlflow_model_info(name, real["version"])
+    assert info.name == real["winner"]  # the logged model carries the candidate's name
+
+
+def mlflow_model_info(name: str, version: str):
+    import mlflow
+
+    return mlflow.models.get_model_info(f"models:/{name}/{version}")
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_a_better_session_is_promoted_and_a_worse_one_becomes_challenger(env, trained, name):
     client = _client(env)
     first, better, worse, again = trained[name]
-    assert first["promoted"] and first["candidates"][0]["reason"] == "no champion yet"
-    assert better["promoted"] and "wins" in better["candidates"][0]["reason"]
-    rejected = worse["candidates"][0]
-    assert not rejected["promoted"] and "does not beat it" in rejected["reason"]
-    version = client.get_model_version(name, rejected["version"])
-    assert version.tags["promotion_rejected"] == rejected["reason"]
-    assert client.get_run(rejected["run_id"]).data.tags["promotion"] == rejected["reason"]
+    assert first["promoted"] and first["reason"] == "no champion yet"
+    assert better["promoted"] and "wins" in better["reason"]
+    assert not worse["promoted"] and "does not beat it" in worse["reason"]
+    version = client.get_model_version(name, worse["version"])
+    assert version.tags["promotion_rejected"] == worse["reason"]
+    assert client.get_run(worse["run_id"]).data.tags["promotion"] == worse["reason"]
     assert str(client.get_model_version_by_alias(name, "champion").version) == better["version"]
-    assert again["reused"] and again["version"] == better["version"]  # idempotent: no new version
+    # `challenger`: the most recent registered version that did not win.
+    assert str(client.get_model_version_by_alias(name, "challenger").version) == worse["version"]
+    assert again["reused"] and again["version"] == better["version"] and again["run_id"] == better["run_id"]
     versions = client.search_model_versions(f"name='{name}'")
-    assert len(versions) == sum(len(r["candidates"]) for r in (first, better, worse))
+    assert len(versions) == 3  # one per session that trained: the winner only
     assert all(v.current_stage in ("None", None) for v in versions)  # aliases only, never stages
 
 
-def test_scorecard_and_its_lightgbm_challenger_share_the_holdout_and_the_scale(trained):
-    better = trained["supplier_rating"][1]["candidates"]
-    assert [c["algorithm"] for c in better] == ["woe_logistic", "lightgbm"]
-    assert all(c["holdout_rows"] == better[0]["holdout_rows"] for c in better)
-    challenger = better[1]
-    assert f"vs champion v{better[0]['version']}" in challenger["reason"]
+def test_scorecard_candidates_share_the_holdout_and_the_scale(trained):
+    better = trained["supplier_rating"][1]
+    assert [c["name"] for c in better["candidates"]] == ["woe_logistic", "lightgbm", "logistic_regression"]
+    assert all(set(c["holdout"]) == {"auc", "ks", "gini"} for c in better["candidates"])
 
 
 @pytest.mark.parametrize("name", SCENARIOS)
@@ -141,20 +175,31 @@ def test_runs_carry_what_modellers_expect(env, trained, name):
     from datafactory.modeling.families import family_for
 
     client = _client(env)
-    result = trained[name][1]["candidates"][0]
+    result = trained[name][1]
     run = client.get_run(result["run_id"])
     family = family_for(training_config(_spec(name)))
-    assert set(family.metric_names) <= set(run.data.metrics)
+    declared = _spec(name).holdout_metrics
+    assert {f"holdout_{m}" for m in declared} <= set(run.data.metrics)
+    assert {f"val_{m}" for m in declared} <= set(run.data.metrics)
+    assert not set(family.metric_names) & set(run.data.metrics)  # no bare names: every metric says its data
     tags = run.data.tags
-    assert len(tags["git_commit"]) == 40
+    assert len(tags["git_commit"]) == 40 and tags["run_kind"] == "training" and tags["winner"] == result["winner"]
     assert tags["snapshot.feed"] == "partitions=2026-11-01..2026-11-01 (1);watermark=2026-11-01T23:59:59"
+    contexts = {
+        next(t.value for t in i.tags if t.key == "mlflow.data.context"): i.dataset for i in run.inputs.dataset_inputs
+    }
+    assert {"training", "holdout"} <= set(contexts)
+    assert contexts["training"].name == f"{name}-train" and f"features/{name}" in contexts["training"].source
+    assert json.loads(contexts["holdout"].profile)["num_rows"] == result["holdout_rows"]
+    assert run.info.end_time - run.info.start_time >= 1000 * result["features_s"]  # opened before the features
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
     features = json.loads(Path(client.download_artifacts(run.info.run_id, "features.json")).read_text())
     assert tags["features"].split(",") == features["features"]
     assert int(run.data.params["feature_count"]) == len(features["features"])
-    assert {"model_card.md", "features.json", "data_snapshot.json"} <= artifacts
+    assert {"model_card.md", "features.json", "data_snapshot.json", "candidates.csv"} <= artifacts
     card = Path(client.download_artifacts(run.info.run_id, "model_card.md")).read_text()
     assert "## Metrics on the holdout" in card and "## Fairness by region" in card and "$" not in card
+    assert "## Candidates compared" in card and f"`{result['winner']}` has the" in card
     version = client.get_model_version(name, result["version"])
     assert version.description.startswith(card[:200])
     info = mlflow.models.get_model_info(f"models:/{name}/{result['version']}")
@@ -162,25 +207,50 @@ def test_runs_carry_what_modellers_expect(env, trained, name):
     assert info.saved_input_example_info is not None
     experiment = client.get_experiment(run.info.experiment_id)
     assert experiment.name == name
+    spec = _spec(name)
+    assert experiment.tags["mlflow.note.content"].startswith(spec.description)
+    assert {k: experiment.tags[k] for k in ("scenario", "owner", "family")} == {
+        "scenario": name,
+        "owner": spec.owner,
+        "family": spec.family,
+    }
+    registered = client.get_registered_model(name)
+    assert registered.description.startswith(spec.description) and "challenger" in registered.description
+    assert {k: registered.tags[k] for k in ("scenario", "owner", "family")} == {
+        "scenario": name,
+        "owner": spec.owner,
+        "family": spec.family,
+    }
 
 
-def test_tuning_trials_are_nested_runs_under_one_parent(env, trained):
+def test_nothing_lands_in_mlflows_default_experiment(env, trained):
     client = _client(env)
-    parent = trained["anti_fraud_admission"][1]["candidates"][0]["run_id"]
+    assert client.search_runs(["0"]) == []
+
+
+def test_candidates_and_tuning_trials_are_nested_runs_with_validation_metrics(env, trained):
+    client = _client(env)
+    parent = trained["anti_fraud_admission"][1]["run_id"]
     experiment = client.get_run(parent).info.experiment_id
     children = client.search_runs([experiment], f"tags.mlflow.parentRunId = '{parent}'")
-    kinds = sorted(c.data.tags["candidate"] for c in children)
-    assert kinds == ["baseline"] + ["tuning_trial"] * 4  # 2 x 2 grid
-    assert all("auc" in c.data.metrics for c in children)
+    assert sorted(c.data.tags["candidate"] for c in children) == ["lightgbm", "logistic_regression"]
+    for child in children:
+        assert {"val_auc", "holdout_auc", "val_auc_sd"} <= set(child.data.metrics)
+    lightgbm = next(c for c in children if c.data.tags["candidate"] == "lightgbm")
+    trials = client.search_runs([experiment], f"tags.mlflow.parentRunId = '{lightgbm.info.run_id}'")
+    assert len(trials) == 4  # 2 x 2 grid
+    assert all(
+        set(t.data.metrics) == {f"val_{m}" for m in _spec("anti_fraud_admission").holdout_metrics} for t in trials
+    )
 
 
 def test_fairness_table_has_one_row_per_region(env, trained):
     client = _client(env)
-    run_id = trained["carbon_efficiency"][1]["candidates"][0]["run_id"]
+    run_id = trained["carbon_efficiency"][1]["run_id"]
     table = pd.read_csv(client.download_artifacts(run_id, "fairness_by_region.csv"), dtype={"group": str})
     assert sorted(table["group"]) == ["330502", "330503", "330521", "330522", "330523"]
     assert {"rows", "mae", "mape", "r2"} <= set(table.columns)
-    assert "mape_region_gap" in client.get_run(run_id).data.metrics
+    assert "holdout_mape_region_gap" in client.get_run(run_id).data.metrics
 
 
 @pytest.mark.parametrize("name", SCENARIOS)
@@ -265,5 +335,5 @@ def test_a_champion_that_cannot_score_the_new_features_is_replaced_with_the_reas
     narrower = spec.located(folder)  # no card.md there: the default template
     before = client.get_model_version_by_alias(spec.name, "champion").version
     result = train_scenario(env["settings"], narrower, DAY, {})
-    reason = result["candidates"][0]["reason"]
+    reason = result["reason"]
     assert result["promoted"] and f"champion v{before} cannot score" in reason and "registered_capital" in reason

@@ -60,10 +60,11 @@ class Holdout(Strict):
 
 
 class Tuning(Strict):
-    """A grid searched on a validation part of the training side; the holdout stays unseen."""
+    """A grid searched by the session's cross-validation on the training side (`selection`); the
+    holdout stays unseen."""
 
     metric: str | None = None  # the promotion metric when unset
-    validation_share: Share = 0.2
+    validation_share: Share = 0.2  # no longer read (the folds replaced one validation part); kept so specs load
     grid: dict[str, Annotated[list[Any], Field(min_length=1)]] = Field(min_length=1)
 
 
