@@ -1,10 +1,11 @@
-"""`datafactory products`: list, show, diff, verify, approve, roll back and trace published versions."""
+"""`datafactory products`: list, show, diff, verify, approve, restate, roll back and trace published versions."""
 
 from __future__ import annotations
 
 import argparse
 import getpass
 import json
+from datetime import date
 from typing import Any
 
 from rich.console import Console
@@ -48,6 +49,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     approve.add_argument("--reject", action="store_true", help="reject: the version is kept but never becomes latest")
     approve.add_argument("--by", default=getpass.getuser(), help="who answers (default: you)")
     approve.set_defaults(handler=approve_product)
+
+    restate = verbs.add_parser(
+        "restate", help="publish a date again from today's inputs and champion, recorded as a restatement of it"
+    )
+    restate.add_argument("name")
+    restate.add_argument("--date", required=True, type=date.fromisoformat, help="the logical date to restate")
+    restate.add_argument("--reason", required=True, help="why the published version of that date is replaced")
+    restate.add_argument("--by", default=getpass.getuser(), help="who asks (default: you)")
+    restate.set_defaults(handler=restate_product)
 
     trail = verbs.add_parser("history", help="every move of latest, with who and why")
     trail.add_argument("name")
@@ -122,6 +132,7 @@ def show_product(args: argparse.Namespace) -> int:
         ("audience", ", ".join(spec.get("audience", [])) or "-"),
         ("model", (manifest.get("model") or {}).get("uri", "none (SQL aggregate)")),
         ("review", "passed" if (manifest.get("review") or {}).get("passed") else "NOT PASSED"),
+        ("restatement", _restatement_line(manifest.get("restatement"))),
         ("approval", f"{decision['decision']} by {decision['by']} at {decision['at']}" if decision else "pending"),
     ):
         head.add_row(f"[bold]{label}[/bold]", str(value))
@@ -147,6 +158,13 @@ def show_product(args: argparse.Namespace) -> int:
     for column, shares in (manifest.get("distribution") or {}).items():
         console.print(f"[bold]{column}[/bold]: " + ", ".join(f"{k}={v}" for k, v in shares.items()))
     return 0
+
+
+def _restatement_line(restatement: dict[str, Any] | None) -> str:
+    if not restatement:
+        return "-"
+    r = restatement
+    return f"restates {r['of']} (v{r['restates']}), asked by {r['by']} at {r['at']}: {r['reason']}"
 
 
 def _share(value: float | None) -> str:
@@ -233,12 +251,12 @@ def rollback_product(args: argparse.Namespace) -> int:
 def approve_product(args: argparse.Namespace) -> int:
     import os
 
-    from datafactory.runner import airflow_environment
+    from datafactory.airflow.runs import airflow_environment
     from datafactory.settings import load_settings
 
     for key, value in airflow_environment(load_settings()).items():
         os.environ.setdefault(key, value)  # before the first Airflow import: it reads them once
-    from datafactory.products.approval import PUBLISH_DAG_PREFIX, answer_pending
+    from datafactory.airflow.approval import PUBLISH_DAG_PREFIX, answer_pending
 
     answers = answer_pending(not args.reject, args.by, dag_id=f"{PUBLISH_DAG_PREFIX}{args.name}")
     if not answers:
@@ -246,6 +264,42 @@ def approve_product(args: argparse.Namespace) -> int:
     for answer in answers:
         console.print(
             f"{answer['dag_id']} run {answer['run_id']}: {answer['chosen'][0]} by {answer['by']}", soft_wrap=True
+        )
+    return 0
+
+
+def restate_product(args: argparse.Namespace) -> int:
+    """Ask for a restatement of the date in the store, then run the product's publish DAG for it."""
+    from datafactory.airflow.runs import prepare_airflow, run_dags
+    from datafactory.products.pipeline import load_definition, product_store
+    from datafactory.products.versioning import (
+        close_restatement,
+        latest_version,
+        request_restatement,
+        restatement_outcome,
+    )
+    from datafactory.settings import load_settings
+
+    settings = load_settings()
+    load_definition(settings, args.name)
+    store, day = product_store(settings), args.date.isoformat()
+    request = request_restatement(store, args.name, day, args.by, args.reason)
+    console.print(f"{args.name}: restatement of {day} requested by {request['by']} ({request['id']})", soft_wrap=True)
+    try:
+        prepare_airflow(settings)
+        run_dags([f"publish_{args.name}"], args.date, settings=settings, auto_approve=settings.auto_approve)
+    finally:  # a failed run closes the request too: a later plain rerun must never restate by accident
+        outcome = restatement_outcome(store, args.name, day, request["id"]) or close_restatement(
+            store, args.name, day, request["id"], {"version": None, "reused": False, "restates": None, "failed": True}
+        )
+    latest = latest_version(store, args.name)
+    if outcome.get("reused"):
+        console.print(f"{args.name} {day}: the output is the same as v{outcome['version']}; nothing new published")
+    else:
+        note = "" if latest == outcome["version"] else " (it holds an earlier date than latest, which stays)"
+        console.print(
+            f"{args.name} {day}: v{outcome['version']} restates v{outcome['restates']}; latest v{latest}{note}",
+            soft_wrap=True,
         )
     return 0
 
