@@ -103,7 +103,8 @@ def test_a_crash_before_the_ledger_commit_takes_the_same_files_again_exactly_onc
 
 
 def test_readmitted_rows_of_a_personal_feed_are_decrypted_reparsed_and_protected(settings):
-    from datafactory.quality.release import list_quarantine, release
+    from datafactory.quality.quarantine_view import list_quarantine
+    from datafactory.quality.release import release
 
     landing = LocalLanding(settings.home / "landing")
     good = _csv([["V1", IDS[0], "12.5", "2026-11-01 08:00:00"]])

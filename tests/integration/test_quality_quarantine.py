@@ -13,8 +13,9 @@ import pandas as pd
 import pytest
 
 from datafactory.quality.conform import conform
+from datafactory.quality.quarantine_view import list_quarantine
 from datafactory.quality.references import conform_after
-from datafactory.quality.release import list_quarantine, release
+from datafactory.quality.release import release
 from datafactory.quality.report import write_reports
 from datafactory.quality.split import REASON_COLUMN, ROW_COLUMN
 from datafactory.sources.protect import pii_rules, protect

@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def list_command(args: argparse.Namespace) -> int:
-    from datafactory.quality.release import list_quarantine
+    from datafactory.quality.quarantine_view import list_quarantine
     from datafactory.settings import load_settings
     from datafactory.zones import Zones
 
