@@ -5,8 +5,12 @@ The compose file names every host, port and database through variables (`${POSTG
 ...). Interpolating it with local values (127.0.0.1, free ports, throwaway database names) instead of
 the `.env` a container deployment uses gives the exact commands to run here; container paths under
 /opt/datafactory map to the repository the same way the compose volumes mount it. Only MinIO itself
-has no local binary: an S3 server on loopback (moto) stands in for it, and the bucket initializer
-runs against that for real.
+has no local binary: an S3 server on loopback (moto) stands in for it. moto has no MinIO admin API, so
+minio-init (the MinIO client creating one user and policy per service) cannot run here: the stack
+creates the buckets with docker/minio/create_buckets.py instead, and every service still gets its own
+S3 credentials from the compose file (moto accepts any). Authentication is on everywhere, as in
+production: the stack's values are random secrets, and the FAB users, MLflow users and product API
+answer 401 without credentials.
 """
 
 from __future__ import annotations
@@ -118,6 +122,11 @@ def local_values(
 
     `databases` maps each of STACK_DATABASES to a database name.
     """
+    from cryptography.fernet import Fernet
+
+    def secret() -> str:
+        return secrets.token_urlsafe(24)
+
     return {
         "BIND_ADDRESS": "127.0.0.1",
         "POSTGRES_USER": "postgres",
@@ -131,7 +140,13 @@ def local_values(
         "MINIO_HOST": "127.0.0.1",
         "MINIO_PORT": str(s3_port),
         "MINIO_ROOT_USER": "local-stack",
-        "MINIO_ROOT_PASSWORD": "local-stack-secret",
+        "MINIO_ROOT_PASSWORD": secret(),
+        "AIRFLOW_S3_ACCESS_KEY": "local-airflow",
+        "AIRFLOW_S3_SECRET_KEY": secret(),
+        "MLFLOW_S3_ACCESS_KEY": "local-mlflow",
+        "MLFLOW_S3_SECRET_KEY": secret(),
+        "PRODUCT_API_S3_ACCESS_KEY": "local-product-api",
+        "PRODUCT_API_S3_SECRET_KEY": secret(),
         "AWS_DEFAULT_REGION": "us-east-1",
         "MLFLOW_BUCKET": "mlflow",
         "PRODUCTS_BUCKET": "datafactory-products",
@@ -141,18 +156,34 @@ def local_values(
         "MLFLOW_HOST": "127.0.0.1",
         "MLFLOW_PORT": str(free_port()),
         "MLFLOW_WORKERS": "1",
+        "MLFLOW_ADMIN_USER": "admin",
+        "MLFLOW_ADMIN_PASSWORD": secret(),
+        "MLFLOW_FACTORY_USER": "datafactory",
+        "MLFLOW_FACTORY_PASSWORD": secret(),
+        "MLFLOW_MODELLER_USER": "modeller",
+        "MLFLOW_MODELLER_PASSWORD": secret(),
+        "MLFLOW_FLASK_SECRET_KEY": secret(),
         "AIRFLOW_API_HOST": "127.0.0.1",
         "AIRFLOW_API_PORT": str(free_port()),
         "AIRFLOW_JWT_SECRET": secrets.token_urlsafe(32),
         "AIRFLOW_API_SECRET_KEY": secrets.token_urlsafe(32),
-        "AIRFLOW_FERNET_KEY": "",
+        "AIRFLOW_FERNET_KEY": Fernet.generate_key().decode(),
+        "AIRFLOW_ADMIN_USER": "admin",
+        "AIRFLOW_ADMIN_PASSWORD": secret(),
+        "AIRFLOW_OPERATOR_USER": "operator",
+        "AIRFLOW_OPERATOR_PASSWORD": secret(),
+        "AIRFLOW_REVIEWER_USER": "reviewer",
+        "AIRFLOW_REVIEWER_PASSWORD": secret(),
         "AIRFLOW_SCHEDULER_HEALTH_PORT": str(free_port()),
         "AIRFLOW_WORKER_LOG_PORT": str(free_port()),
         "AIRFLOW_TRIGGER_LOG_PORT": str(free_port()),
         "AIRFLOW_WORKER_CONCURRENCY": "1",
         "DATAFACTORY_HOME": str(home / "var"),
         "DATAFACTORY_STORE_URL": store_url or "s3://datafactory-products/products",
-        "DATAFACTORY_PSEUDONYM_KEY": "local-stack-key-not-a-secret",
+        "DATAFACTORY_PSEUDONYM_KEY": secrets.token_hex(32),
+        "DATAFACTORY_SM4_KEY": secrets.token_hex(16),
+        "DATAFACTORY_SERVING_SECRET": secrets.token_hex(32),
+        "PRODUCT_API_PORT": str(free_port()),
         "DATAFACTORY_ENTERPRISES": str(enterprises),
         "DATAFACTORY_FIRST_DATE": "2026-11-01",
         "DATAFACTORY_AUTO_APPROVE": "true",
@@ -223,6 +254,37 @@ class LocalStack:
         proc = Process(instance, popen, log, env)
         self.processes.append(proc)
         return proc
+
+    def init_storage(self, timeout: float = 120) -> str:
+        """The stand-in for minio-init on moto: creates the buckets with the root credentials (moto has
+        no MinIO admin API for the per-service users and policies; see docker/minio/init.sh)."""
+        env = self.base_env() | {
+            "MLFLOW_S3_ENDPOINT_URL": f"http://{self.values['MINIO_HOST']}:{self.values['MINIO_PORT']}",
+            "AWS_ACCESS_KEY_ID": self.values["MINIO_ROOT_USER"],
+            "AWS_SECRET_ACCESS_KEY": self.values["MINIO_ROOT_PASSWORD"],
+            "AWS_DEFAULT_REGION": self.values.get("AWS_DEFAULT_REGION", "us-east-1"),
+        }
+        buckets = [
+            self.values.get("MLFLOW_BUCKET", "mlflow"),
+            self.values.get("PRODUCTS_BUCKET", "datafactory-products"),
+        ]
+        argv = [str(VENV_BIN / "python"), str(REPO / "docker" / "minio" / "create_buckets.py"), *buckets]
+        done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout, cwd=self.home)
+        if done.returncode != 0:
+            raise StackError(f"bucket initializer exited {done.returncode}: {(done.stderr or done.stdout)[-2000:]}")
+        return done.stdout
+
+    def airflow_token(self, user: str | None = None, password: str | None = None) -> str:
+        """A JWT from the api-server's /auth/token (FAB users; default: the admin)."""
+        import json
+
+        user = user or self.values["AIRFLOW_ADMIN_USER"]
+        password = password or self.values["AIRFLOW_ADMIN_PASSWORD"]
+        url = f"http://127.0.0.1:{self.values['AIRFLOW_API_PORT']}/auth/token"
+        body = json.dumps({"username": user, "password": password}).encode()
+        request = urllib.request.Request(url, body, {"Content-Type": "application/json"}, method="POST")
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return json.loads(response.read())["access_token"]
 
     def healthcheck(self, service: str, proc: Process) -> bool:
         """Runs the service's compose health check once, in the service's environment."""
@@ -314,13 +376,14 @@ def up(stack: LocalStack, workers: int = 2, timeout: float = 300) -> list[Proces
 
     The caller starts the S3 stand-in first (see `start_s3_server`) and calls `stack.stop()` at the end.
     """
-    stack.run("minio-init", timeout=timeout)
+    stack.init_storage(timeout=timeout)
     mlflow = stack.start("mlflow")
     platform = stack.start("upstream-platform")
     stack.run("airflow-init", timeout=timeout)
     core = {s: stack.start(s) for s in ("airflow-apiserver", "airflow-dag-processor", "airflow-triggerer")}
     stack.wait_healthy("mlflow", mlflow, timeout)
     stack.wait_healthy("upstream-platform", platform, timeout)
+    product_api = stack.start("product-api")
     core["airflow-scheduler"] = stack.start("airflow-scheduler")
     stack.wait_healthy("airflow-apiserver", core["airflow-apiserver"], timeout)
     worker_procs = [
@@ -328,12 +391,12 @@ def up(stack: LocalStack, workers: int = 2, timeout: float = 300) -> list[Proces
         stack.start("airflow-worker", f"airflow-worker-{i}", overrides={"AIRFLOW_WORKER_LOG_PORT": str(free_port())})
         for i in range(1, workers + 1)
     ]
-    for service, proc in [*core.items(), *(("airflow-worker", p) for p in worker_procs)]:
+    for service, proc in [*core.items(), ("product-api", product_api), *(("airflow-worker", p) for p in worker_procs)]:
         stack.wait_healthy(service, proc, timeout)
-    return [mlflow, platform, *core.values(), *worker_procs]
+    return [mlflow, platform, product_api, *core.values(), *worker_procs]
 
 
-STACK_DATABASES = ("AIRFLOW_DB", "MLFLOW_DB", "DATAFACTORY_STATE_DB", "EXCHANGE_DB")
+STACK_DATABASES = ("AIRFLOW_DB", "MLFLOW_DB", "MLFLOW_AUTH_DB", "DATAFACTORY_STATE_DB", "EXCHANGE_DB")
 POSTGRES_ADMIN_URL = os.environ.get(
     "DATAFACTORY_TEST_POSTGRES", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 )

@@ -1,13 +1,19 @@
 """Every service's command from docker-compose.yaml, run for real on this machine: Airflow on the local
-PostgreSQL with CeleryExecutor and Redis, MLflow server on PostgreSQL with S3 artifacts, the bucket
-initializer against an S3 server on loopback, and the Postgres database initializer."""
+PostgreSQL with CeleryExecutor and Redis and the FAB auth manager, MLflow's basic-auth server on
+PostgreSQL with proxied S3 artifacts, the product API, the bucket initializer against an S3 server on
+loopback, and the Postgres database initializer. Authentication is on: without credentials, Airflow,
+the quality reports, MLflow and the product API each answer 401."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
+import urllib.error
+import urllib.request
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -43,6 +49,7 @@ def test_every_long_running_service_passes_its_own_compose_health_check(stack: L
     assert set(running) == {
         "mlflow",
         "upstream-platform",
+        "product-api",
         "airflow-apiserver",
         "airflow-scheduler",
         "airflow-dag-processor",
@@ -55,13 +62,15 @@ def test_every_long_running_service_passes_its_own_compose_health_check(stack: L
         assert proc.popen.poll() is None, f"{name} exited; log {proc.log}"
         assert stack.healthcheck(service, proc), f"{name} fails its health check; log {proc.log}"
     # The exact compose command lines ran (interpolated with the local values).
-    assert stack.command("airflow-scheduler")[1:] == ["scheduler"]
-    assert stack.command("airflow-worker") == [
+    assert stack.command("airflow-scheduler")[1:] == ["-m", "datafactory.secrets", "airflow", "scheduler"]
+    assert stack.command("airflow-worker")[1:] == [
+        "-m",
+        "datafactory.secrets",
         "bash",
         "-c",
         'exec airflow celery worker --celery-hostname "celery@${HOSTNAME}"',
     ]
-    assert stack.command("mlflow")[1:3] == ["server", "--backend-store-uri"]
+    assert stack.command("mlflow")[2:6] == ["mlflow", "server", "--app-name", "basic-auth"]
 
 
 def test_airflow_components_register_in_the_postgres_metadata_db(stack: LocalStack):
@@ -97,14 +106,98 @@ def test_both_celery_workers_answer_on_the_redis_broker(stack: LocalStack):
     assert worker.env["AIRFLOW__CELERY__BROKER_URL"] == f"redis://127.0.0.1:6379/{stack.values['REDIS_BROKER_DB']}"
 
 
-def test_mlflow_server_keeps_its_store_in_postgres_and_artifacts_in_s3(stack: LocalStack):
+def _call(url: str, *, method: str = "GET", body: dict | None = None, headers: dict | None = None) -> tuple[int, bytes]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data, {"Content-Type": "application/json", **(headers or {})}, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def _basic(user: str, password: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_without_credentials_airflow_the_reports_mlflow_and_the_product_api_answer_401(stack: LocalStack):
+    v = stack.values
+    airflow, mlflow = f"http://127.0.0.1:{v['AIRFLOW_API_PORT']}", f"http://127.0.0.1:{v['MLFLOW_PORT']}"
+    product_api = f"http://127.0.0.1:{v['PRODUCT_API_PORT']}"
+    for url in (
+        f"{airflow}/api/v2/dags",
+        f"{airflow}/datafactory-reports/index.html",
+        f"{airflow}/datafactory-reports/runs/ingest_returned_data/any-run",
+        f"{mlflow}/api/2.0/mlflow/experiments/search?max_results=1",
+        f"{product_api}/v1/products/anti_fraud_admission",
+    ):
+        status, _ = _call(url)
+        assert status == 401, url
+    # A wrong password is no better than none.
+    status, _ = _call(f"{mlflow}/api/2.0/mlflow/experiments/search?max_results=1", headers=_basic("admin", "wrong"))
+    assert status == 401
+
+
+def test_airflow_roles_viewer_reads_runs_and_reports_op_triggers_and_viewer_cannot(stack: LocalStack):
+    v = stack.values
+    airflow = f"http://127.0.0.1:{v['AIRFLOW_API_PORT']}"
+    reviewer = stack.airflow_token(v["AIRFLOW_REVIEWER_USER"], v["AIRFLOW_REVIEWER_PASSWORD"])
+    operator = stack.airflow_token(v["AIRFLOW_OPERATOR_USER"], v["AIRFLOW_OPERATOR_PASSWORD"])
+    assert _call(f"{airflow}/api/v2/dags", headers=_bearer(reviewer))[0] == 200
+    # The reports pass the same check: a reviewer (bearer token or the UI's cookie) reads them.
+    reports = Path(v["DATAFACTORY_HOME"]) / "reports"
+    reports.mkdir(parents=True, exist_ok=True)
+    (reports / "index.html").write_text("<h1>security check page</h1>")
+    for headers in (_bearer(reviewer), {"Cookie": f"_token={reviewer}"}):
+        status, page = _call(f"{airflow}/datafactory-reports/index.html", headers=headers)
+        assert (status, b"security check page" in page) == (200, True)
+    assert _call(f"{airflow}/datafactory-reports/index.html", headers=_bearer("not-a-jwt"))[0] in {401, 403}
+    trigger = f"{airflow}/api/v2/dags/ingest_returned_data/dagRuns"
+    body = {"logical_date": None, "conf": {}}
+    assert _call(trigger, method="POST", body=body, headers=_bearer(reviewer))[0] == 403
+    assert _call(trigger, method="POST", body=body, headers=_bearer(operator))[0] in {200, 404}  # 404: not parsed yet
+    status, _ = _call(f"{airflow}/auth/token", method="POST", body={"username": "admin", "password": "wrong"})
+    assert status == 401
+
+
+def test_mlflow_basic_auth_factory_user_writes_and_the_modeller_only_reads(stack: LocalStack):
+    v = stack.values
+    api = f"http://127.0.0.1:{v['MLFLOW_PORT']}/api/2.0/mlflow"
+    factory = _basic(v["MLFLOW_FACTORY_USER"], v["MLFLOW_FACTORY_PASSWORD"])
+    modeller = _basic(v["MLFLOW_MODELLER_USER"], v["MLFLOW_MODELLER_PASSWORD"])
+    name = f"security-{uuid.uuid4().hex[:8]}"
+    status, body = _call(f"{api}/experiments/create", method="POST", body={"name": name}, headers=factory)
+    assert status == 200, body
+    experiment = json.loads(body)["experiment_id"]
+    assert _call(f"{api}/experiments/get?experiment_id={experiment}", headers=modeller)[0] == 200
+    tag = {"experiment_id": experiment, "key": "tampered", "value": "yes"}
+    assert _call(f"{api}/experiments/set-experiment-tag", method="POST", body=tag, headers=modeller)[0] == 403
+    assert _call(f"{api}/experiments/set-experiment-tag", method="POST", body=tag, headers=factory)[0] == 200
+
+
+def test_mlflow_server_keeps_its_store_in_postgres_and_proxies_artifacts_to_s3(stack: LocalStack):
     tables = {
         name
         for (name,) in _sql(_db_url(stack, "MLFLOW_DB"), "SELECT tablename FROM pg_tables WHERE schemaname='public'")
     }
     assert {"experiments", "runs", "registered_models", "model_versions"} <= tables
+    auth_tables = {
+        name
+        for (name,) in _sql(
+            _db_url(stack, "MLFLOW_AUTH_DB"), "SELECT tablename FROM pg_tables WHERE schemaname='public'"
+        )
+    }
+    assert {"users", "experiment_permissions", "registered_model_permissions"} <= auth_tables
+    users = {u for (u,) in _sql(_db_url(stack, "MLFLOW_AUTH_DB"), "SELECT username FROM users")}
+    assert users == {"admin", "datafactory", "modeller"}
     roots = _sql(_db_url(stack, "MLFLOW_DB"), "SELECT artifact_location FROM experiments")
-    assert roots and all(root.startswith("s3://mlflow/artifacts") for (root,) in roots)
+    assert roots and all(root.startswith("mlflow-artifacts:") for (root,) in roots)  # served by the proxy
+    command = " ".join(stack.command("mlflow"))
+    assert "--serve-artifacts --artifacts-destination s3://mlflow/artifacts" in command
 
 
 def test_bucket_initializer_created_the_buckets_and_is_idempotent(stack: LocalStack):
@@ -118,14 +211,15 @@ def test_bucket_initializer_created_the_buckets_and_is_idempotent(stack: LocalSt
         aws_secret_access_key=proc.env["AWS_SECRET_ACCESS_KEY"],
         region_name="us-east-1",
     )
+    assert proc.env["AWS_ACCESS_KEY_ID"] == stack.values["MLFLOW_S3_ACCESS_KEY"]  # its own user, not root
     assert {"mlflow", "datafactory-products"} <= {b["Name"] for b in s3.list_buckets()["Buckets"]}
-    again = stack.run("minio-init")
+    again = stack.init_storage()
     assert "created now: none" in again
 
 
 def test_bucket_initializer_explains_a_missing_endpoint_in_one_line(stack: LocalStack):
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_S3_ENDPOINT_URL"}
-    command = stack.command("minio-init")
+    command = [str(VENV_BIN / "python"), str(REPO / "docker" / "minio" / "create_buckets.py"), "mlflow"]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
