@@ -319,7 +319,7 @@ def quarantine_budgets(repo: Path | None) -> dict[str, float]:
 
     budgets = {}
     for name, spec in load_sources(repo).items():
-        budget = getattr(spec, "quarantine_budget", None)
+        budget = spec.quarantine_budget
         budgets[name] = float(budget) if budget is not None else DEFAULT_QUARANTINE_BUDGET
     return budgets
 

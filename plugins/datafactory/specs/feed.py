@@ -157,6 +157,8 @@ class SourceSpec(Strict):
     key_buckets: Annotated[int, Field(ge=0)] = 0
     # Whether a day with no rows is normal for this feed (penalties, incidents) or stops the chain.
     empty_day: Literal["normal", "critical"] = "critical"
+    # The share of a run's rows this feed may quarantine before reviewers should look (a report threshold).
+    quarantine_budget: Annotated[float, Field(gt=0, le=1)] | None = None
 
     @model_validator(mode="before")
     @classmethod
