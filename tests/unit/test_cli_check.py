@@ -173,3 +173,19 @@ def test_the_command_exits_non_zero_with_plain_lines_and_no_traceback(tmp_path: 
     assert done.returncode == 1, done.stderr
     assert done.stdout.splitlines() == [expected + ", unable to parse string as a number"]
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    ["SELECT content AS uscc FROM read_text('/etc/passwd')", "COPY (SELECT 1 AS uscc) TO '{target}' (FORMAT csv)"],
+)
+def test_checking_hostile_spec_sql_touches_no_host_file(tmp_path: Path, capsys: pytest.CaptureFixture[str], hostile):
+    """`check` runs spec SQL as the engine does, in the DuckDB sandbox: it reports, and reads or writes nothing."""
+    repo = _copy(tmp_path)
+    target = tmp_path / "written-by-spec-sql.csv"
+    (repo / "models/anti_fraud_admission/features.sql").write_text(hostile.format(target=target), encoding="utf-8")
+    assert main(["check", "--repo", str(repo)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert any(line.startswith("models/anti_fraud_admission/features.sql: ") for line in lines), lines
+    assert not any("root:" in line for line in lines)
+    assert not target.exists()

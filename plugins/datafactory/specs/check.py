@@ -341,11 +341,15 @@ def _bind(
     prefix: str = "",
 ) -> dict[str, str] | None:
     """Runs `sql` over empty tables; its output columns and types, or None after reporting the error."""
+    from datafactory.sandbox import LOCKDOWN
+
     con = duckdb.connect()
     try:
         for table, columns in tables.items():
             declared = ", ".join(f'"{c}" {t}' for c, t in columns.items())
             con.execute(f'CREATE TABLE "{table}" ({declared})')
+        for statement in LOCKDOWN:  # as the engine runs spec SQL: a `COPY ... TO` must not write here either
+            con.execute(statement)
         try:
             relation = con.sql(sql, params=parameters)
         except duckdb.Error as exc:
