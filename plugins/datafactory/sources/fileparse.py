@@ -34,6 +34,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from dataclasses import dataclass
 
 import pandas as pd
@@ -118,6 +119,9 @@ def parse_file(
     trailing_delimiter: bool = False,
 ) -> ParsedFile:
     lower = name.lower()
+    disguised = _disguised(data, ".csv" if lower.endswith(".csv") else ".xlsx")
+    if disguised:
+        raise FileRejected(disguised)
     if lower.endswith(".csv"):
         return parse_csv(
             name,
@@ -132,6 +136,30 @@ def parse_file(
     if lower.endswith(".xlsx"):
         return parse_xlsx(name, data, header_row=header_row)
     raise FileRejected(f"unsupported file type (want .csv or .xlsx): {name}")
+
+
+# What a file's first bytes say it is, whatever its name (exports get renamed by hand).
+_MAGIC = (
+    (b"PK\x03\x04", "an XLSX workbook (a ZIP archive)", ".xlsx"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Excel .xls workbook", None),
+    (b"%PDF", "a PDF document", None),
+)
+_MARKUP = re.compile(rb"^\s*<(?:!doctype html|html|table|\?xml)", re.IGNORECASE)
+
+
+def _disguised(data: bytes, extension: str) -> str | None:
+    """Why a file is not what its extension says (a workbook named .csv, an HTML table named .xlsx), or None."""
+    head = data[:64].removeprefix(UTF8_BOM)
+    for magic, what, fits in _MAGIC:
+        if head.startswith(magic) and fits != extension:
+            want = "save it as .xlsx" if fits == ".xlsx" else "ask the provider for CSV or .xlsx"
+            return f"not a {extension.lstrip('.').upper()} file: its bytes are {what}; {want}"
+    if _MARKUP.match(head):
+        return (
+            f"not a {extension.lstrip('.').upper()} file: it is an HTML/XML page (a web report saved under this "
+            "name); ask the provider for a real CSV or .xlsx export"
+        )
+    return None
 
 
 def decode(data: bytes, encoding: str, accept_utf8: bool = False) -> tuple[str, str]:
@@ -374,7 +402,7 @@ def _layout_rows(table: pa.Table, header: list[str], delimiter: str) -> tuple[pa
 
 def _trimmed(column) -> pa.Array:
     """Cells without surrounding blanks, or a ^Z glued on by `copy /b a.csv+b.csv` (two exports joined)."""
-    return pc.utf8_trim(column, characters=" \t\r\n\u3000\x1a")
+    return pc.utf8_trim(column, characters=" \t\r\n\u3000\x1a\ufeff")
 
 
 def _all(masks) -> pa.Array:
