@@ -28,6 +28,7 @@ pytestmark = pytest.mark.integration
 PRODUCT = "mini_profile"
 DAG_ID = f"publish_{PRODUCT}"
 SPEC = """
+name: mini_profile
 kind: sql_aggregate
 description: Enterprises per industry and region, for the approval test.
 owner: tests@datafactory
@@ -123,13 +124,20 @@ def start_run(tmp_path: Path):
 
 
 def _task_states(home: Path, day: str) -> dict[str, str]:
+    """The task states of the newest run of the DAG (a run's logical date is its wall-clock start; the
+    business date `day` is in its conf)."""
     with sqlite3.connect(home / "airflow" / "airflow.db") as db:
+        runs = db.execute("SELECT run_id, conf FROM dag_run WHERE dag_id = ? ORDER BY id DESC", (DAG_ID,)).fetchall()
+        run_id = next(r for r, conf in runs if day in str(conf))
         rows = db.execute(
-            "SELECT ti.task_id, ti.state FROM task_instance ti JOIN dag_run dr ON dr.run_id = ti.run_id "
-            "AND dr.dag_id = ti.dag_id WHERE ti.dag_id = ? AND dr.logical_date LIKE ?",
-            (DAG_ID, f"{day}%"),
+            "SELECT task_id, state FROM task_instance WHERE dag_id = ? AND run_id = ?", (DAG_ID, run_id)
         ).fetchall()
     return dict(rows)
+
+
+def _airflow_log(home: Path, day: str) -> str:
+    """What Airflow printed during the run: the runner sends it to var/logs/<date>/<dag>.log."""
+    return (home / "logs" / day / f"{DAG_ID}.log").read_text()
 
 
 def test_auto_approval_answers_the_real_operator_and_latest_moves(factory, start_run):
@@ -137,7 +145,8 @@ def test_auto_approval_answers_the_real_operator_and_latest_moves(factory, start
     driver.wait(timeout=600)
     out = log.read_text()
     assert driver.returncode == 0, out[-4000:]
-    assert "Waiting for Human-in-the-loop input" in out or "Pausing task as AWAITING_INPUT" in out
+    airflow = _airflow_log(factory["home"], "2026-11-01")
+    assert "Waiting for Human-in-the-loop input" in airflow or "Pausing task as AWAITING_INPUT" in airflow
 
     store = factory["store"]
     assert list_versions(store, PRODUCT) == [1] and latest_version(store, PRODUCT) == 1
@@ -163,7 +172,7 @@ def test_without_auto_approval_the_run_waits_for_an_operator_who_rejects(factory
     assert "Reject by alice" in answered.stdout
     driver.wait(timeout=300)
     assert driver.returncode == 0, log.read_text()[-4000:]
-    assert "Waiting for Human-in-the-loop input" in log.read_text()
+    assert "Waiting for Human-in-the-loop input" in _airflow_log(factory["home"], "2026-11-02")
 
     store = factory["store"]
     assert list_versions(store, PRODUCT) == [1, 2]  # v2 is published and kept ...
