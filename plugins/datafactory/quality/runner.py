@@ -12,6 +12,7 @@ and full failing-row indexes (result format COMPLETE) are asked for only where r
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -147,6 +148,31 @@ def _context():
     return context
 
 
+_LOCAL = threading.local()  # one GE context per thread: its execution engine holds the batch being validated
+
+
+def _batch_definition():
+    """The pandas whole-dataframe batch definition of a context kept for the thread (building a context
+    costs ~30 ms, its first build in a process seconds). Batches are passed per validator, so no data
+    lives in the definition; `_release` drops what the engine cached after each call."""
+    cached = getattr(_LOCAL, "batch_definition", None)
+    if cached is None:
+        cached = (
+            _context()
+            .data_sources.add_pandas("frame")
+            .add_dataframe_asset("frame")
+            .add_batch_definition_whole_dataframe("whole")
+        )
+        _LOCAL.batch_definition = cached
+    return cached
+
+
+def _release(batch_definition) -> None:
+    """Forget the execution engine, whose batch manager holds every batch loaded by the call (the frames):
+    the next call starts with a fresh engine, so no batch outlives the call or leaks into the next."""
+    batch_definition.data_asset.datasource._execution_engine = None
+
+
 def _outcome(res: Any, severity: str) -> ExpectationOutcome:
     cfg = res.expectation_config
     details = res.result or {}
@@ -186,22 +212,20 @@ def validate_frame(
 
     name, expectations = suite.name, suite.expectations
     severities = [exp.meta.severity for exp in expectations]
-    batch_definition = (
-        _context()
-        .data_sources.add_pandas("frame")
-        .add_dataframe_asset("frame")
-        .add_batch_definition_whole_dataframe("whole")
-    )
+    batch_definition = _batch_definition()
     results: dict[int, Any] = {}
-    for columns, positions in plan_groups(suite, list(frame.columns)):
-        # Schema checks (and checks on missing columns) need the columns, not the rows.
-        data = frame.head(0) if columns is None else _encoded_for_ge(frame[list(columns)])
-        detailed = any(severities[p] == "quarantine" for p in positions)
-        validator = Validator(batch_definition, _DETAIL if detailed else _SUMMARY, {"dataframe": data})
-        result = validator.validate_expectation_suite(
-            _ge_suite(name, {p: expectations[p] for p in positions}), parameters or {}
-        )
-        results.update(by_position(result.results, positions, name))
+    try:
+        for columns, positions in plan_groups(suite, list(frame.columns)):
+            # Schema checks (and checks on missing columns) need the columns, not the rows.
+            data = frame.head(0) if columns is None else _encoded_for_ge(frame[list(columns)])
+            detailed = any(severities[p] == "quarantine" for p in positions)
+            validator = Validator(batch_definition, _DETAIL if detailed else _SUMMARY, {"dataframe": data})
+            result = validator.validate_expectation_suite(
+                _ge_suite(name, {p: expectations[p] for p in positions}), parameters or {}
+            )
+            results.update(by_position(result.results, positions, name))
+    finally:
+        _release(batch_definition)
     ordered = [results[p] for p in range(len(expectations))]
     outcomes = [_outcome(res, severities[p]) for p, res in enumerate(ordered)]
     evaluated = len(ordered)
