@@ -271,28 +271,34 @@ def parse_csv(
 
     if not data:
         raise FileRejected("empty file")
-    text, used = decode(data, encoding, accept_utf8)
-    tail = text.rstrip("\x1a\r\n")
-    eof = EOF_MARKER in text[len(tail) :]
+    utf8 = _utf8_body(data, encoding)
+    if utf8 is not None:  # checked on the bytes, never decoded whole (see _utf8_body)
+        text, used = utf8
+        nl, cr, eof_mark, nul = b"\n", b"\r", EOF_MARKER.encode(), b"\x00"
+    else:
+        text, used = decode(data, encoding, accept_utf8)
+        nl, cr, eof_mark, nul = "\n", "\r", EOF_MARKER, "\x00"
+    tail = text.rstrip(eof_mark + cr + nl)
+    eof = eof_mark in text[len(tail) :]
     if eof:  # a DOS export's ^Z ends the file: the line before it is complete
-        text = text[: text.index(EOF_MARKER, len(tail))].rstrip("\x1a")
-        if text and not text.endswith(("\n", "\r")):
-            text += "\n"
-    if "\x00" in text:
+        text = text[: text.index(eof_mark, len(tail))].rstrip(eof_mark)
+        if text and not text.endswith((nl, cr)):
+            text += nl
+    if nul in text:
         raise FileRejected("binary content (NUL bytes) in a CSV file")
-    if not text or text.isspace():
+    if not text or _blank(text):
         raise FileRejected("empty file")
-    if require_final_newline and not text.endswith(("\n", "\r")):
-        last = len(text.rsplit("\n", 1)[-1])  # its length only: reasons never quote data
+    if require_final_newline and not text.endswith((nl, cr)):
+        last = len(_chars(text.rsplit(nl, 1)[-1]))  # its length only: reasons never quote data
         raise FileRejected(f"truncated: the file does not end with a line break (last line: {last} characters)")
     start = 0
     for _ in range(header_row - 1):  # declared title lines above the header
-        end = text.find("\n", start)
+        end = text.find(nl, start)
         if end < 0:
             raise FileRejected(f"no header row: the file has fewer than {header_row} lines (header_row: {header_row})")
         start = end + 1
     try:
-        head = text[start : start + 64 * 1024].split("\n", _TITLE_LOOKAHEAD)[:_TITLE_LOOKAHEAD]
+        head = _chars(text[start : start + _HEAD_BYTES])[: 64 * 1024].split("\n", _TITLE_LOOKAHEAD)[:_TITLE_LOOKAHEAD]
         first = [line.rstrip("\r") for line in head]
         if not first[-1] and len(first) > 1:
             first.pop()
@@ -313,8 +319,11 @@ def parse_csv(
         bad.append((row.text, f"malformed row: expected {wanted}, got {row.actual_columns}"))
         return "skip"
 
-    body = text[start:] if (start or eof or used not in ("utf-8", "utf-8-sig")) else None
-    source = body.encode("utf-8") if body is not None else (data[3:] if data.startswith(UTF8_BOM) else data)
+    if utf8 is not None:
+        source = text[start:]  # already UTF-8: handed to Arrow as it is
+    else:
+        body = text[start:] if (start or eof or used not in ("utf-8", "utf-8-sig")) else None
+        source = body.encode("utf-8") if body is not None else (data[3:] if data.startswith(UTF8_BOM) else data)
     names = [*header, *trails]
     try:
         table = pacsv.read_csv(
@@ -341,6 +350,57 @@ def parse_csv(
     if eof:
         layout.append((EOF_MARKER, EOF_ROW))
     return ParsedFile(table, _rejects(name, rejects + layout, header_line), used, len(layout))
+
+
+_HEAD_BYTES = 4 * 64 * 1024 + 4  # holds the first 64K characters of any UTF-8 text
+_ASCII_SPACE = b" \t\n\r\x0b\x0c"
+
+
+def _utf8_body(data: bytes, encoding: str) -> tuple[bytes, str] | None:
+    """The file's bytes (without a BOM) and the encoding `decode` would report, when `decode` would read
+    the file as UTF-8 and it is valid UTF-8; else None, and `decode` reads it (and says what is wrong).
+
+    Why: a UTF-8 file is already what Arrow reads. Decoding it whole into a Python string (and scanning
+    that string for the end-of-file marker, NULs and line ends) cost as much again as the CSV read, and
+    made the UTF-8 path slower than a plain read by twice the margin of the GBK path. The checks below
+    run on the bytes instead: every character they look for is ASCII, and in UTF-8 an ASCII byte never
+    occurs inside another character, so they find exactly what they found in the text. Validity is
+    checked by Arrow's UTF-8 validator (RFC 3629, as strict as Python's decoder)."""
+    if data.startswith(UTF8_BOM):
+        body, used = data[len(UTF8_BOM) :], "utf-8-sig"
+    elif encoding in ("utf-8", "utf-8-sig") and not any(data.startswith(b) for b in UTF16_BOMS):
+        if _looks_utf16(data):
+            return None
+        body, used = data, encoding
+    else:
+        return None
+    if not body.isascii():
+        blob = pa.Array.from_buffers(
+            pa.large_binary(), 1, [None, pa.array([0, len(body)], pa.int64()).buffers()[1], pa.py_buffer(body)]
+        )
+        try:
+            blob.cast(pa.large_string())
+        except pa.ArrowInvalid:
+            return None
+    return body, used
+
+
+def _blank(text: str | bytes) -> bool:
+    """`text.isspace()` of the text (for UTF-8 bytes: decoded only when the first non-ASCII-blank byte
+    could start a Unicode blank)."""
+    if isinstance(text, str):
+        return text.isspace()
+    lead = text.lstrip(_ASCII_SPACE)
+    if not lead:
+        return True
+    if lead[0] < 0x80 and not 0x1C <= lead[0] <= 0x1F:  # an ASCII character that is not a blank
+        return False
+    return text.decode("utf-8").isspace()
+
+
+def _chars(text: str | bytes) -> str:
+    """Text; UTF-8 bytes decoded, a character cut at the end dropped (the bytes were validated whole)."""
+    return text if isinstance(text, str) else text.decode("utf-8", "ignore")
 
 
 def _render_row(cells: list[str | None], delimiter: str) -> str:
