@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
+import pyarrow as pa
 
 from datafactory.quality.parsing import parse_column
 from datafactory.sources.pseudonymize import encrypt_column, pseudonymize_column
@@ -38,13 +39,23 @@ def pii_rules(spec: SourceSpec) -> list[PiiRule]:
 
 
 def _normalized(values: pd.Series, declared: ColumnSpec) -> pd.Series:
-    """Text as the column declares it (a personal field is always text); nulls stay null."""
-    text = values.astype(object).where(values.notna(), None).map(lambda v: v if v is None else str(v))
-    return (
-        parse_column(text, declared.model_copy(update={"kind": "string"}))
-        .values.astype(object)
-        .where(values.notna().to_numpy(), None)
-    )
+    """Text as the column declares it (a personal field is always text), Arrow-backed; nulls stay null."""
+    return parse_column(_as_text(values), declared.model_copy(update={"kind": "string"})).values
+
+
+def _as_text(values: pd.Series) -> pd.Series:
+    """The values as Arrow text in one C-level conversion when they are text already (the usual case);
+    otherwise each present value as the text `str` prints. Nulls (None, NaN, NA) stay null."""
+    if isinstance(values.dtype, pd.StringDtype) or values.dtype == object:
+        try:
+            text = pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+        except (pa.ArrowException, TypeError, ValueError):  # numbers or dates among the values
+            pass
+        else:
+            return pd.Series(pd.arrays.ArrowStringArray(text), index=values.index)
+    present = values.notna().to_numpy()
+    text = [str(v) if keep else None for v, keep in zip(values.to_numpy(dtype=object), present, strict=True)]
+    return pd.Series(pd.arrays.ArrowStringArray(pa.array(text, type=pa.string())), index=values.index)
 
 
 def protect(frame: pd.DataFrame, rules: list[PiiRule], pseudonym_key: bytes, sm4_key: bytes | None) -> pd.DataFrame:
@@ -60,7 +71,7 @@ def protect(frame: pd.DataFrame, rules: list[PiiRule], pseudonym_key: bytes, sm4
             if sm4_key is None:
                 raise ValueError(f"column {rule.column} must be SM4-encrypted but no SM4 key was given")
             target = rule.column if rule.action == "encrypt" else f"{rule.column}_sm4"
-            out[target] = encrypt_column(raw, sm4_key, context=rule.column)
+            out[target] = encrypt_column(raw.astype(object).where(raw.notna(), None), sm4_key, context=rule.column)
         if rule.action != "encrypt":
             out[rule.column] = pseudonymize_column(raw, pseudonym_key)
     return out

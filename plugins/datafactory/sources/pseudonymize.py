@@ -59,15 +59,16 @@ def pseudonyms_under_every_key(value: str, key: bytes) -> dict[str, str]:
 def pseudonymize_column(column: pd.Series, key: bytes) -> pd.Series:
     """Compute each distinct value's pseudonym once; nulls stay null so completeness checks see them."""
     codes, distinct = pd.factorize(column)  # nulls get code -1
-    keyed = hmac.HMAC(bytes(key), hashes.SM3())  # copying a keyed HMAC skips the key schedule per value
+    copy = hmac.HMAC(bytes(key), hashes.SM3()).copy  # copying a keyed HMAC skips the key schedule per value
     prefix = pseudonym_prefix(key)
-
-    def one(value: str) -> str:
-        mac = keyed.copy()
-        mac.update(value.encode("utf-8"))
-        return prefix + mac.finalize().hex()[:32]
-
-    table = np.array([one(str(v)) for v in distinct] + [None], dtype=object)
+    values = distinct.to_numpy(dtype=object) if isinstance(distinct, pd.api.extensions.ExtensionArray) else distinct
+    macs = []
+    for value in values.tolist():
+        mac = copy()
+        mac.update(str(value).encode("utf-8"))
+        macs.append(prefix + mac.finalize()[:16].hex())  # the first 32 hex digits
+    macs.append(None)
+    table = np.array(macs, dtype=object)
     return pd.Series(table[codes], index=column.index, dtype=object)  # code -1 (null) picks the None
 
 
