@@ -18,7 +18,10 @@ def _distinct(check):
 
     def run(values: pd.Series) -> pd.Series:
         codes, distinct = pd.factorize(values)
-        strings = pd.Series([v if isinstance(v, str) else None for v in distinct], dtype="string[pyarrow]")
+        if isinstance(distinct.dtype, pd.StringDtype):  # Arrow text (what ingest passes): all strings already
+            strings = pd.Series(distinct).astype("string[pyarrow]").reset_index(drop=True)
+        else:
+            strings = pd.Series([v if isinstance(v, str) else None for v in distinct], dtype="string[pyarrow]")
         verdict = np.append(check(strings).to_numpy(dtype=bool), False)
         return pd.Series(verdict[codes], index=values.index)
 
