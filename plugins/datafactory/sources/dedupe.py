@@ -17,17 +17,41 @@ def identities(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
     if frame.empty:
         return np.array([], dtype=np.uint64)
     normal = pd.DataFrame({c: _text(frame[c]) for c in columns})
-    return pd.util.hash_pandas_object(normal, index=False).to_numpy()
+    # categorize=False: the same hashes, without first factorizing columns whose values are mostly distinct
+    return pd.util.hash_pandas_object(normal, index=False, categorize=False).to_numpy()
+
+
+_STAMP = "%Y-%m-%d %H:%M:%S.%f"
 
 
 def _text(series: pd.Series) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(series):
-        return series.dt.strftime("%Y-%m-%d %H:%M:%S.%f").fillna("\x00")
-    present = series.dropna()
-    if series.dtype == object and len(present) and hasattr(present.iloc[0], "strftime"):
+        fast = _iso_stamps(series)
+        return fast if fast is not None else series.dt.strftime(_STAMP).fillna("\x00")
+    first = series.first_valid_index()
+    if series.dtype == object and first is not None and hasattr(series.loc[first], "strftime"):
         stamps = series.map(lambda v: v.strftime("%Y-%m-%d %H:%M:%S.%f") if hasattr(v, "strftime") else v)
         return stamps.astype(str).where(series.notna(), "\x00")
     return series.astype(str).where(series.notna(), "\x00")
+
+
+def _iso_stamps(series: pd.Series) -> pd.Series | None:
+    """`series.dt.strftime(_STAMP)` (NaT as the strftime path leaves it) by numpy's C formatter, for
+    timezone-naive stamps of four-digit years; None for anything else."""
+    if getattr(series.dt, "tz", None) is not None:
+        return None
+    stamps = series.to_numpy()
+    missing = np.isnat(stamps)
+    years = stamps[~missing].astype("datetime64[Y]").astype(np.int64) + 1970
+    if len(years) and (years.min() < 1000 or years.max() > 9999):
+        return None
+    text = np.datetime_as_string(stamps.astype("datetime64[us]"), unit="us")
+    width = text.dtype.itemsize // 4
+    text.view("<U1").reshape(-1, width)[:, 10] = " "  # 2026-11-01T08:00:00.000000 -> 2026-11-01 08:00:00.000000
+    out = text.astype(object)
+    if missing.any():
+        out[missing] = pd.Series([pd.NaT], dtype=series.dtype).dt.strftime(_STAMP).fillna("\x00").iloc[0]
+    return pd.Series(out, index=series.index)
 
 
 def _sorted_unique(ids: np.ndarray) -> np.ndarray:
