@@ -1,12 +1,16 @@
-"""Ingest throughput per channel, against reading the same data directly, in the same run.
+"""Ingest throughput per channel, against reading the same data directly and against the honest limit, in one run.
 
     .venv/bin/python bench/bench_ingest.py --rows 1000000
 
 For each channel the same rows (simulated hospital visits: 10 columns, two personal) are delivered
-upstream, then timed twice: `ingest` (window query or listing, paging, parsing, drift check,
-transport dedupe, HMAC-SM3 pseudonyms, raw parquet, ledger) and a direct read of the same data
-(SQLAlchemy for the databases, pyarrow for CSV, openpyxl via pandas for XLSX). The ratio is
-ingest time / direct time. XLSX is measured at --xlsx-rows (openpyxl is slow to write 1M rows).
+upstream, then timed: `ingest` (window query or listing, paging, parsing, drift check, transport
+dedupe, ID checks, HMAC-SM3 pseudonyms, raw parquet, ledger); a direct read of the same data
+(SQLAlchemy for the databases, pyarrow for CSV, openpyxl via pandas for XLSX); and the honest limit:
+that direct read, plus the same HMAC-SM3 pseudonyms of the same personal columns done as fast as
+Python allows (one HMAC per distinct value, a C-level keyed-state copy per value, mapped back to the
+rows by Arrow kernels, no per-row Python object), plus the parquet write. `x read` is ingest / direct
+read, `x limit` is ingest / limit (the issue's goal: 2x or less). XLSX is measured at --xlsx-rows
+(openpyxl is slow to write 1M rows).
 """
 
 from __future__ import annotations
@@ -21,8 +25,11 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 import sqlalchemy as sa
+from cryptography.hazmat.primitives import hashes, hmac
 
 from datafactory.settings import REPO_ROOT
 from datafactory.sources.channels.api import ApiChannel
@@ -68,19 +75,51 @@ def run_ingest(home: Path, spec, upstream: Upstream) -> tuple[float, int, float]
     return seconds, result.rows, ledger.history(limit=1)[0].bytes / 1e6
 
 
-def sql_read(url: str, table: str) -> int:
+def sql_frame(url: str, table: str) -> pd.DataFrame:
     engine = sa.create_engine(url)
     with engine.connect() as conn:
         frame = pd.read_sql(sa.select(sa.Table(table, sa.MetaData(), autoload_with=engine)), conn)
     engine.dispose()
-    return len(frame)
+    return frame
 
 
-def report(rows: list[tuple[str, int, float, float, float]]) -> None:
-    print(f"{'channel':<26}{'rows':>10}{'MB in':>9}{'ingest s':>10}{'rows/s':>11}{'direct s':>10}{'ratio':>8}")
-    for name, n, mb, ingest_s, direct_s in rows:
+def pseudonymized(table: pa.Table, columns: list[str], key: bytes) -> pa.Table:
+    """HMAC-SM3 pseudonyms of `columns` as fast as Python allows: one keyed-state copy, update and
+    finalize (C calls) per distinct value; Arrow maps the distinct pseudonyms back onto the rows."""
+    keyed = hmac.HMAC(key, hashes.SM3())
+    for name in columns:
+        column = table.column(name)
+        distinct = pc.unique(column).drop_null()
+        macs = []
+        for value in distinct.to_pylist():
+            mac = keyed.copy()
+            mac.update(value.encode("utf-8"))
+            macs.append("p_" + mac.finalize()[:16].hex())
+        mapped = pc.take(pa.array(macs, type=pa.string()), pc.index_in(column, value_set=distinct))
+        table = table.set_column(table.column_names.index(name), name, mapped)
+    return table
+
+
+def limit(read, personal: list[str], target: Path) -> tuple[float, float]:
+    """Seconds of (the direct read alone, the honest limit: read + pseudonyms + parquet write)."""
+    start = time.perf_counter()
+    table = read()
+    read_s = time.perf_counter() - start
+    if isinstance(table, pd.DataFrame):
+        table = pa.Table.from_pandas(table, preserve_index=False)
+    pq.write_table(pseudonymized(table, personal, b"bench-key"), target)
+    return read_s, time.perf_counter() - start
+
+
+def report(rows: list[tuple[str, int, float, float, float, float]]) -> None:
+    head = f"{'channel':<26}{'rows':>10}{'MB in':>9}{'ingest s':>10}{'rows/s':>11}{'read s':>9}{'limit s':>9}"
+    print(head + f"{'x read':>8}{'x limit':>9}")
+    for name, n, mb, ingest_s, read_s, limit_s in rows:
         rate = n / ingest_s
-        print(f"{name:<26}{n:>10}{mb:>9.1f}{ingest_s:>10.2f}{rate:>11.0f}{direct_s:>10.2f}{ingest_s / direct_s:>8.1f}")
+        print(
+            f"{name:<26}{n:>10}{mb:>9.1f}{ingest_s:>10.2f}{rate:>11.0f}{read_s:>9.2f}{limit_s:>9.2f}"
+            f"{ingest_s / read_s:>8.1f}{ingest_s / limit_s:>9.2f}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--page-size", type=int, default=20_000)
     args = parser.parse_args(argv)
     spec = load_sources(REPO_ROOT)[FEED]
+    personal = [c for c, rule in spec.pii.items() if rule.action != "encrypt"]
     gen_s, frame = timed(lambda: visits(args.rows))
     print(f"simulated {len(frame)} {FEED} rows in {gen_s:.1f}s", flush=True)
     results = []
@@ -99,18 +139,18 @@ def main(argv: list[str] | None = None) -> int:
         write_tables(sa.create_engine(db_url), {FEED: frame}, DAY)
         db_spec = spec.revised(channel="exchange_db")
         ingest_s, n, mb = run_ingest(home, db_spec, Upstream(exchange=sa.create_engine(db_url)))
-        direct_s, direct_n = timed(lambda: sql_read(db_url, FEED))
-        assert n == direct_n == len(frame), (n, direct_n)
-        results.append(("exchange_db (SQLite)", n, mb, ingest_s, direct_s))
+        read_s, limit_s = limit(lambda: sql_frame(db_url, FEED), personal, home / "limit.parquet")
+        assert n == len(frame), (n, len(frame))
+        results.append(("exchange_db (SQLite)", n, mb, ingest_s, read_s, limit_s))
         print("exchange_db done", flush=True)
 
         with PlatformApi(db_url, "bench", "secret", rate_per_s=1e6, burst=10**6) as api:
             channel = ApiChannel(api.url, "bench", "secret", timeout_s=120, page_size=args.page_size)
             api_spec = spec.revised(channel="api", options={"dataset": FEED, "page_size": args.page_size})
             ingest_s, n, mb = run_ingest(home, api_spec, Upstream(api=channel))
-        direct_s, direct_n = timed(lambda: sql_read(db_url, FEED))
-        assert n == direct_n, (n, direct_n)
-        results.append((f"api (pages of {args.page_size})", n, mb, ingest_s, direct_s))
+        read_s, limit_s = limit(lambda: sql_frame(db_url, FEED), personal, home / "limit.parquet")
+        assert n == len(frame), (n, len(frame))
+        results.append((f"api (pages of {args.page_size})", n, mb, ingest_s, read_s, limit_s))
         print("api done", flush=True)
 
         landing = LocalLanding(home / "landing")
@@ -121,9 +161,13 @@ def main(argv: list[str] | None = None) -> int:
             file_spec = spec.revised(channel="files", options={"folder": f"{FEED}_{encoding}", "encoding": encoding})
             ingest_s, n, mb = run_ingest(home, file_spec, Upstream(landing=landing))
             options = pacsv.ReadOptions(encoding="gbk" if encoding == "gbk" else "utf8")
-            direct_s, table = timed(lambda d=data, o=options: pacsv.read_csv(io.BytesIO(d), o, convert_options=as_text))
-            assert n == table.num_rows, (n, table.num_rows)
-            results.append((label, n, mb, ingest_s, direct_s))
+            read_s, limit_s = limit(
+                lambda d=data, o=options: pacsv.read_csv(io.BytesIO(d), o, convert_options=as_text),
+                personal,
+                home / "limit.parquet",
+            )
+            assert n == len(frame), (n, len(frame))
+            results.append((label, n, mb, ingest_s, read_s, limit_s))
             print(f"{label} done", flush=True)
 
         small = frame.iloc[: args.xlsx_rows]
@@ -131,9 +175,11 @@ def main(argv: list[str] | None = None) -> int:
         landing.write(f"{FEED}_xlsx/{FEED}_{DAY:%Y%m%d}.xlsx", data)
         xlsx_spec = spec.revised(channel="files", options={"folder": f"{FEED}_xlsx"})
         ingest_s, n, mb = run_ingest(home, xlsx_spec, Upstream(landing=landing))
-        direct_s, table = timed(lambda: pd.read_excel(io.BytesIO(data), engine="openpyxl"))
-        assert n == len(table), (n, len(table))
-        results.append(("files xlsx", n, mb, ingest_s, direct_s))
+        read_s, limit_s = limit(
+            lambda: pd.read_excel(io.BytesIO(data), engine="openpyxl", dtype=str), personal, home / "limit.parquet"
+        )
+        assert n == len(small), (n, len(small))
+        results.append(("files xlsx", n, mb, ingest_s, read_s, limit_s))
     report(results)
     return 0
 
