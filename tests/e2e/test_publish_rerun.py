@@ -11,27 +11,14 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from pathlib import Path
 
 import pytest
 
 from tests.conftest import run_cli
+from tests.e2e.conftest import DAY1, PSEUDONYM_KEY, store_state
 
 pytestmark = pytest.mark.e2e
-DAY1, DAY2 = "2026-11-01", "2026-11-02"
-
-
-def _store_state(products: Path) -> dict[str, dict]:
-    """Per product: its versions (manifests) and what latest points at."""
-    state = {}
-    for folder in sorted(p for p in products.iterdir() if p.is_dir()):
-        manifests = {int(m.parent.name[1:]): json.loads(m.read_text()) for m in folder.glob("v*/manifest.json")}
-        latest = folder / "latest.json"
-        state[folder.name] = {
-            "manifests": manifests,
-            "latest": json.loads(latest.read_text())["version"] if latest.exists() else None,
-        }
-    return state
+DAY2 = "2026-11-02"
 
 
 def _model_version(manifest: dict) -> str | None:
@@ -39,29 +26,9 @@ def _model_version(manifest: dict) -> str | None:
 
 
 @pytest.fixture(scope="module")
-def sequence(tmp_path_factory) -> dict:
-    home = tmp_path_factory.mktemp("rerun") / "var"
-    env = {
-        "DATAFACTORY_HOME": str(home),
-        "DATAFACTORY_ENTERPRISES": "800",
-        "DATAFACTORY_PSEUDONYM_KEY": "e2e-rerun-key",
-        "DATAFACTORY_FIRST_DATE": DAY1,
-    }
-    runs = [run_cli(["run"], env), run_cli(["run"], env)]
-    after_day2 = _store_state(home / "products")
-    runs.append(run_cli(["run", "--date", DAY1], env))
-    after_rerun = _store_state(home / "products")
-    rerun_reports = {  # what the rerun's publish runs said and built with, before anything else runs day 1
-        name: {
-            "report": json.loads((home / "review" / DAY1 / f"{name}.json").read_text()),
-            "model": json.loads(
-                max(
-                    (home / "staging" / "products" / name).glob("*/build.json"), key=lambda p: p.stat().st_mtime
-                ).read_text()
-            )["model"],
-        }
-        for name in after_rerun
-    }
+def sequence(demo) -> dict:
+    home, env, after_day2 = demo["home"], demo["env"], demo["after_day2"]
+    runs = list(demo["runs"])
     # Restate a product whose champion moved on day 2 (the case the rerun must not publish by itself).
     moved = sorted(
         name
@@ -71,16 +38,7 @@ def sequence(tmp_path_factory) -> dict:
     restated = moved[0] if moved else None
     if restated:
         runs.append(run_cli(["products", "restate", restated, "--date", DAY1, "--reason", "e2e restatement"], env))
-    return {
-        "home": home,
-        "runs": runs,
-        "after_day2": after_day2,
-        "after_rerun": after_rerun,
-        "rerun_reports": rerun_reports,
-        "moved": moved,
-        "restated": restated,
-        "after_restate": _store_state(home / "products"),
-    }
+    return {**demo, "runs": runs, "moved": moved, "restated": restated, "after_restate": store_state(home / "products")}
 
 
 def test_every_command_succeeds(sequence):
@@ -153,7 +111,7 @@ def test_the_real_products_pass_the_review_no_false_positives(sequence, monkeypa
     from datafactory.settings import load_settings
 
     monkeypatch.setenv("DATAFACTORY_HOME", str(sequence["home"]))
-    monkeypatch.setenv("DATAFACTORY_PSEUDONYM_KEY", "e2e-rerun-key")
+    monkeypatch.setenv("DATAFACTORY_PSEUDONYM_KEY", PSEUDONYM_KEY)
     settings = load_settings()
     cells = flagged = 0
     for name, state in sequence["after_restate"].items():

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import VENV_BIN, run_cli
+from tests.conftest import VENV_BIN
 
 pytestmark = pytest.mark.e2e
 DAY = "2026-11-01"
@@ -31,17 +31,10 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def ran(tmp_path_factory) -> dict:
-    home = tmp_path_factory.mktemp("ui") / "var"
-    env = {
-        "DATAFACTORY_HOME": str(home),
-        "DATAFACTORY_ENTERPRISES": "800",  # the smallest population every model trains on (test_factory_e2e)
-        "DATAFACTORY_PSEUDONYM_KEY": "e2e-ui-key",
-        "DATAFACTORY_FIRST_DATE": DAY,
-    }
-    done = run_cli(["run", "--date", DAY], env)
+def ran(demo) -> dict:
+    done = demo["runs"][0]  # day one of the shared demo sequence: a normal day
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return {"home": home, "env": env, "out": done}
+    return {"home": demo["home"], "env": demo["env"], "out": done}
 
 
 def test_a_normal_day_prints_fewer_than_60_lines_and_logs_the_rest(ran):
@@ -119,17 +112,22 @@ def _runs(ui: _Ui, dag_id: str) -> list[dict]:
     return json.loads(body)["dag_runs"]
 
 
-def test_runs_carry_real_times_and_the_business_date(ui):
+def test_runs_carry_real_times_and_the_business_date_and_a_rerun_is_a_run_of_its_own(ui):
     for dag_id in ("ingest_returned_data", "train_anti_fraud_admission", "publish_anti_fraud_admission"):
-        (run,) = _runs(ui, dag_id)
-        started, ended = datetime.fromisoformat(run["start_date"]), datetime.fromisoformat(run["end_date"])
-        assert run["state"] == "success" and 0 < (ended - started).total_seconds() < 3600, run
-        assert run["conf"]["logical_date"] == DAY
-        assert datetime.fromisoformat(run["logical_date"]).date().isoformat() != DAY  # not the business date
+        runs = _runs(ui, dag_id)
+        for run in runs:
+            started, ended = datetime.fromisoformat(run["start_date"]), datetime.fromisoformat(run["end_date"])
+            assert run["state"] == "success" and 0 < (ended - started).total_seconds() < 3600, run
+            business = run["conf"]["logical_date"]
+            assert datetime.fromisoformat(run["logical_date"]).date().isoformat() != business  # real time instead
+        assert {r["conf"]["logical_date"] for r in runs} == {DAY, "2026-11-02"}, dag_id
+    # Day one, day two, then the rerun of day one: newest first, the rerun kept beside the first run.
+    ingest = _runs(ui, "ingest_returned_data")
+    assert [r["conf"]["logical_date"] for r in ingest] == [DAY, "2026-11-02", DAY]
 
 
 def test_a_task_log_line_through_the_rest_api(ui):
-    (run,) = _runs(ui, "ingest_returned_data")
+    run = _runs(ui, "ingest_returned_data")[0]
     run_id = urllib.parse.quote(run["dag_run_id"], safe="")
     path = f"/api/v2/dags/ingest_returned_data/dagRuns/{run_id}/taskInstances/quality_report/logs/1"
     status, _, body = ui.get(path)
@@ -138,7 +136,7 @@ def test_a_task_log_line_through_the_rest_api(ui):
 
 
 def test_the_report_link_resolves_to_the_day_page(ui):
-    (run,) = _runs(ui, "ingest_returned_data")
+    run = _runs(ui, "ingest_returned_data")[0]  # the rerun of day one
     run_id = urllib.parse.quote(run["dag_run_id"], safe="")
     base = f"/api/v2/dags/ingest_returned_data/dagRuns/{run_id}/taskInstances"
     _, _, body = ui.get(f"{base}/quality_report/links")
