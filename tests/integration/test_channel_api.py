@@ -135,3 +135,66 @@ def test_thirty_percent_5xx_timeouts_and_repeated_pages_lose_and_duplicate_nothi
     assert sum(r.rows_duplicate for r in results) > 0  # repeated rows were received, counted, dropped
     assert all(r.rows_received == r.rows + r.rows_duplicate + r.rows_quarantined for r in results)
     _accounted(settings, platform, spec)
+
+
+def _window(day: date):
+    from datetime import datetime, time
+
+    from datafactory.sources.channels import Window
+
+    return Window(None, datetime.combine(day + timedelta(days=1), time()), day)
+
+
+def _delivered(api_url: str, spec, arrow: bool) -> pd.DataFrame:
+    channel = ApiChannel(api_url, KEY, SECRET, backoff=FAST, arrow=arrow)
+    delivery = channel.fetch(spec, _window(FIRST + timedelta(days=1)))
+    return pd.concat(list(delivery.units[0].batches(250)), ignore_index=True)
+
+
+@pytest.mark.parametrize("name", ["uw_decisions", "med_visits", "med_claims"])
+def test_arrow_and_gzipped_json_pages_deliver_identical_rows(settings, platform, name):
+    spec = _spec(settings, name, page_size=97)
+    with PlatformApi(platform, KEY, SECRET) as api:
+        arrow = _delivered(api.url, spec, arrow=True)
+        json_rows = _delivered(api.url, spec, arrow=False)
+    assert len(arrow) > 97  # several pages
+    pd.testing.assert_frame_equal(arrow, json_rows)
+
+
+def test_pages_come_compressed_as_the_client_asks(settings, platform):
+    import gzip
+    import io
+
+    import pyarrow as pa
+    import requests
+
+    with PlatformApi(platform, KEY, SECRET) as api:
+        token = requests.post(f"{api.url}/api/v1/token", json={"app_key": KEY, "app_secret": SECRET}).json()
+        auth = {"Authorization": f"Bearer {token['access_token']}"}
+        url = f"{api.url}/api/v1/datasets/med_visits/records?until=2026-11-03&limit=500"
+        plain = requests.get(url, headers={**auth, "Accept-Encoding": "identity"}, timeout=10)
+        zipped = requests.get(url, headers=auth, timeout=10)  # requests sends Accept-Encoding: gzip
+        raw = requests.get(url, headers=auth, timeout=10, stream=True).raw.read(decode_content=False)
+        arrow = requests.get(url, headers={**auth, "Accept": "application/vnd.apache.arrow.stream"}, timeout=10)
+    assert "Content-Encoding" not in plain.headers
+    assert zipped.headers["Content-Encoding"] == "gzip" and zipped.json() == plain.json()  # decompressed
+    assert len(raw) < len(plain.content) / 3 and gzip.decompress(raw) == plain.content
+    assert arrow.headers["Content-Type"] == "application/vnd.apache.arrow.stream"
+    table = pa.ipc.open_stream(io.BytesIO(arrow.content)).read_all()
+    body = plain.json()
+    assert table.column_names == body["columns"] and [list(r.values()) for r in table.to_pylist()] == body["rows"]
+
+
+def test_a_column_arrow_cannot_type_falls_back_to_json(settings):
+    url = f"sqlite:///{settings.home}/mixed.db"
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE mixed (id TEXT, v, updated_at TEXT)"))
+        conn.execute(
+            sa.text("INSERT INTO mixed VALUES ('a', 1, '2026-11-01 01:00:00'), ('b', 'x', '2026-11-01 02:00:00')")
+        )
+    engine.dispose()
+    with PlatformApi(url, KEY, SECRET) as api:
+        channel = ApiChannel(api.url, KEY, SECRET, backoff=FAST)
+        (frame, meta), _ = channel._page("mixed", {"until": "2026-11-02", "limit": 10})
+    assert frame["v"].tolist() == [1, "x"] and meta["total"] == 2 and meta["next_cursor"] is None

@@ -7,11 +7,17 @@
 - Rate limit per app key (token bucket, renewed tokens share it): 429 with Retry-After.
 - Injected faults, decided by a seeded generator: 5xx answers, requests that hang past the client's
   timeout, slow pages, and pages that repeat the previous page's tail (an inclusive-cursor bug).
+- Compressed pages, as real data-sharing platforms serve them: JSON is gzip-compressed when the client
+  sends `Accept-Encoding: gzip` (requests does by default); a client that sends
+  `Accept: application/vnd.apache.arrow.stream` gets the page as an Arrow IPC stream (LZ4-compressed
+  buffers; `total` and `next_cursor` in the schema metadata under `page`), unless a column cannot be
+  typed as one Arrow type (then JSON, which says so in its Content-Type).
 """
 
 from __future__ import annotations
 
 import base64
+import gzip
 import hmac
 import json
 import random
@@ -22,9 +28,13 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
+import pyarrow as pa
 import sqlalchemy as sa
 
 MAX_PAGE = 20_000
+ARROW_STREAM = "application/vnd.apache.arrow.stream"
+JSON_TYPE = "application/json; charset=utf-8"
+GZIP_FROM = 1024  # bodies smaller than this go uncompressed
 
 
 @dataclass(frozen=True)
@@ -213,6 +223,25 @@ class PlatformApi:
         return body
 
 
+def arrow_page(body: dict) -> bytes | None:
+    """A page as an Arrow IPC stream, or None when a column's values are not one Arrow type (mixed
+    numbers and text, bytes), which JSON carries as the values print."""
+    columns, rows = body["columns"], body["rows"]
+    try:
+        arrays = [pa.array([row[i] for row in rows]) for i in range(len(columns))]
+    except (pa.ArrowException, TypeError, ValueError):
+        return None
+    if any(pa.types.is_binary(a.type) or pa.types.is_large_binary(a.type) for a in arrays):
+        return None
+    meta = {k: body[k] for k in ("total", "next_cursor") if k in body}
+    table = pa.Table.from_arrays(arrays, names=columns).replace_schema_metadata({"page": json.dumps(meta)})
+    sink = pa.BufferOutputStream()
+    options = pa.ipc.IpcWriteOptions(compression="lz4")
+    with pa.ipc.new_stream(sink, table.schema, options=options) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
 class _Handler(BaseHTTPRequestHandler):
     api: PlatformApi
     protocol_version = "HTTP/1.1"
@@ -221,14 +250,23 @@ class _Handler(BaseHTTPRequestHandler):
         return
 
     def _send(self, status: int, payload: dict, headers: dict[str, str] | None = None) -> None:
-        body = json.dumps(payload, ensure_ascii=False, default=str).encode()
+        body, kind = json.dumps(payload, ensure_ascii=False, default=str).encode(), JSON_TYPE
+        if status == 200 and "rows" in payload and ARROW_STREAM in (self.headers.get("Accept") or ""):
+            stream = arrow_page(payload)
+            if stream is not None:
+                body, kind = stream, ARROW_STREAM
+        headers = dict(headers or {})
+        accepted = {e.split(";")[0].strip() for e in (self.headers.get("Accept-Encoding") or "").split(",")}
+        if kind == JSON_TYPE and len(body) >= GZIP_FROM and "gzip" in accepted:
+            body = gzip.compress(body, compresslevel=1)
+            headers["Content-Encoding"] = "gzip"
         with self.api._lock:
             self.api.stats.by_status[status] = self.api.stats.by_status.get(status, 0) + 1
         try:
             self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(body)))
-            for key, value in (headers or {}).items():
+            for key, value in headers.items():
                 self.send_header(key, value)
             self.end_headers()
             self.wfile.write(body)
