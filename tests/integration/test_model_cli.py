@@ -1,9 +1,14 @@
-"""`datafactory model train` on public tables shaped nothing like the factory's: each scenario's
-algorithm family trains, infers column kinds, logs to MLflow and prints holdout metrics and the run id."""
+"""`datafactory model train|compare` on public tables shaped nothing like the factory's: each scenario's
+family trains its candidates, infers column kinds, excludes identifiers, logs to MLflow and prints the
+comparison and the run id; input errors are one line and come before the heavy imports; a rerun of
+`--register` reuses its run."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -71,10 +76,11 @@ def test_binary_family_on_a_clinical_table_with_text_and_missing_values(workspac
         "--group",
         "clinic",
     )
-    for metric in ("auc", "ks", "pr_auc", "precision_at_cutoff", "recall_at_cutoff"):
+    for metric in ("holdout_auc", "holdout_ks", "holdout_pr_auc", "holdout_precision_at_cutoff"):
         assert metric in out
+    assert "lightgbm" in out and "logistic_regression" in out and "winner" in out and "val_auc" in out
     run = _run(workspace, run_id)
-    assert run.data.metrics["auc"] > 0.9
+    assert run.data.metrics["holdout_auc"] > 0.9 and run.data.metrics["val_auc"] > 0.9
     assert run.data.params["family"] == "binary" and run.data.params["feature_count"] == "31"
     assert "clinic" in run.data.tags["features"].split(",")  # inferred as a categorical input
     assert "anti_fraud_admission/cancer" in out
@@ -83,29 +89,23 @@ def test_binary_family_on_a_clinical_table_with_text_and_missing_values(workspac
 def test_ordinal_family_on_wine_ignores_the_id_like_column(workspace):
     data = workspace[0] / "wine.parquet"
     out, (run_id,) = _train(workspace, "--scenario", "underwriting_risk", "--data", str(data), "--target", "cultivar")
-    assert "macro_f1" in out and "under_grading_cost" in out
-    assert "ignored bottle" in out
-    assert _run(workspace, run_id).data.metrics["macro_f1"] > 0.8
+    assert "holdout_macro_f1" in out and "holdout_under_grading_cost" in out
+    assert "excluded bottle: an identifier" in out
+    assert _run(workspace, run_id).data.metrics["holdout_macro_f1"] > 0.8
 
 
-def test_scorecard_family_trains_the_card_and_its_challenger(workspace):
+def test_scorecard_family_compares_its_candidates_and_a_rerun_reuses_the_run(workspace):
     data = workspace[0] / "cancer.csv"
-    out, run_ids = _train(
-        workspace,
-        "--scenario",
-        "supplier_rating",
-        "--data",
-        str(data),
-        "--target",
-        "diagnosis",
-        "--positive",
-        "malignant",
-        "--register",
-        "cancer_scorecard",
-    )
-    assert len(run_ids) == 2 and "woe_logistic" in out and "lightgbm" in out and "gini" in out
+    args = ["--scenario", "supplier_rating", "--data", str(data), "--target", "diagnosis"]
+    out, (run_id,) = _train(workspace, *args, "--positive", "malignant", "--register", "cancer_scorecard")
+    assert "woe_logistic" in out and "lightgbm" in out and "logistic_regression" in out and "holdout_gini" in out
     assert "registered version 1 (champion): no champion yet" in out
-    assert _run(workspace, run_ids[0]).data.metrics["auc"] > 0.9
+    assert "coding looks inverted" not in out
+    assert _run(workspace, run_id).data.metrics["holdout_auc"] > 0.9
+    again, (same,) = _train(workspace, *args, "--positive", "malignant", "--register", "cancer_scorecard")
+    assert same == run_id and f"reused run {run_id}" in again and "version 1" in again
+    inverted, _ = _train(workspace, *args, "--positive", "benign")  # benign is 63% of the tumours
+    assert "warning: coding looks inverted" in inverted
 
 
 def test_regression_family_on_a_small_numeric_table(workspace):
@@ -115,8 +115,8 @@ def test_regression_family_on_a_small_numeric_table(workspace):
     )
     assert all(metric in out for metric in ("mae", "mape", "r2"))
     run = _run(workspace, run_id)
-    assert run.data.metrics["r2"] > 0.0
-    assert run.data.params["family"] == "regression"
+    assert run.data.metrics["holdout_r2"] > 0.0
+    assert run.data.params["family"] == "regression" and run.data.tags["winner"] in ("lightgbm", "ridge")
 
 
 def test_a_wrong_target_is_one_clear_line(workspace):
@@ -139,3 +139,58 @@ def test_a_wrong_target_is_one_clear_line(workspace):
     assert "error:" in done.stderr and "no column 'nope'" in done.stderr
     assert "Traceback" not in done.stderr
     assert pd.read_csv(folder / "diabetes.csv").shape == (442, 12)  # the input is untouched
+
+
+def _fails(workspace, *args: str) -> str:
+    _, env = workspace
+    done = run_cli(["model", "train", *args], env, timeout=300)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    return done.stderr
+
+
+def test_input_errors_say_what_is_wrong(workspace):
+    folder = workspace[0]
+    cancer = str(folder / "cancer.csv")
+    header_only = folder / "header_only.csv"
+    header_only.write_text("a,b,diagnosis\n")
+    one_class = folder / "one_class.csv"
+    pd.read_csv(cancer).assign(diagnosis="benign").to_csv(one_class, index=False)
+    scorecard = ["--scenario", "supplier_rating", "--target", "diagnosis"]
+    err = _fails(workspace, *scorecard, "--data", cancer, "--positive", "yes")
+    assert "--positive yes is not a value of 'diagnosis'; its values are benign, malignant" in err
+    assert "header (3 columns) but no rows" in _fails(workspace, *scorecard, "--data", str(header_only))
+    assert "has a single value (benign)" in _fails(workspace, *scorecard, "--data", str(one_class))
+    assert "say which one means bad with --positive" in _fails(workspace, *scorecard, "--data", cancer)
+    assert "no such file" in _fails(workspace, *scorecard, "--data", str(folder / "missing.csv"))
+
+
+def test_input_errors_come_before_the_heavy_imports(workspace):
+    """The checks run before MLflow, LightGBM or scikit-learn load (what makes the errors quick)."""
+    folder, env = workspace
+    code = (
+        "import sys\n"
+        "from datafactory.cli import main\n"
+        "code = main(sys.argv[1:])\n"
+        "print('loaded:', sorted(m for m in ('mlflow', 'lightgbm', 'sklearn') if m in sys.modules))\n"
+    )
+    args = ["model", "train", "--scenario", "supplier_rating", "--data", str(folder / "cancer.csv")]
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args, "--target", "diagnosis", "--positive", "yes"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert "is not a value of 'diagnosis'" in done.stderr
+    assert "loaded: []" in done.stdout
+
+
+def test_compare_prints_recent_runs_side_by_side(workspace):
+    _, env = workspace
+    done = run_cli(["model", "compare", "--scenario", "supplier_rating/cancer", "--last", "2"], env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    for row in ("run id", "winner", "promotion", "git commit", "holdout_auc", "val_auc", "snapshot.cancer.csv"):
+        assert row in out
+    missing = run_cli(["model", "compare", "--scenario", "nope"], env, timeout=300)
+    assert missing.returncode == 1 and "no scenario 'nope'" in missing.stderr

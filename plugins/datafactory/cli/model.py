@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
+from rich.markup import escape
 
 console = Console()
 SUFFIXES = (".csv", ".parquet", ".pq")
@@ -213,43 +213,54 @@ def handle_train(args: argparse.Namespace) -> int:
             positive=args.positive,
             register_as=args.register_as,
         )
-    console.print(f"family [bold]{result['family']}[/bold], MLflow experiment [bold]{result['experiment']}[/bold]")
+    console.print(
+        f"family [bold]{result['family']}[/bold], MLflow experiment [bold]{result['experiment']}[/bold]", soft_wrap=True
+    )
     if result["reused"]:
         console.print(
             f"same data and recipe as registered version {result['version']} of {result['registered']}: "
             f"reused run {result['run_id']} (winner {result['winner'] or '?'}"
-            f"{', ' + result['alias'] if result['alias'] else ''}); nothing retrained"
+            f"{', ' + result['alias'] if result['alias'] else ''}); nothing retrained",
+            soft_wrap=True,
         )
         console.print(f"run id: {result['run_id']}")
         return 0
     print_session(result, spec.promotion.metric)
-    console.print(f"MLflow UI: .venv/bin/mlflow ui --backend-store-uri {settings.mlflow_tracking_uri}")
+    console.print(f"MLflow UI: .venv/bin/mlflow ui --backend-store-uri {settings.mlflow_tracking_uri}", soft_wrap=True)
     return 0
 
 
+def text_table(header: list[str], rows: list[list[str]]) -> str:
+    """Plain aligned columns: never truncated or folded, whatever the terminal's width."""
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in [header, *rows]]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
 def print_session(result: dict[str, Any], metric: str) -> None:
+    say = lambda text: console.print(text, soft_wrap=True, highlight=False)  # noqa: E731
     for column, why in result["excluded"].items():
-        console.print(f"[yellow]excluded[/yellow] {column}: {why}")
+        say(f"[yellow]excluded[/yellow] {column}: {why}")
     for warning in result["warnings"]:
-        console.print(f"[red]warning[/red]: {warning}")
-    console.print(f"split: {result['split']}")
+        say(f"[red]warning[/red]: {warning}")
+    say(f"split: {result['split']}")
     names = list(result["candidates"][0]["holdout"])
-    table = Table("candidate", "kind", f"val_{metric} (mean ± sd)", *(f"holdout_{m}" for m in names))
+    rows = []
     for c in result["candidates"]:
         val = c["val"].get(metric)
         shown = "-" if val is None else f"{val:.4f} ± {c['val_sd'].get(metric, 0.0):.4f}"
-        name = f"[bold]{c['name']}[/bold] (winner)" if c["winner"] else c["name"]
-        table.add_row(name, c["kind"], shown, *(f"{c['holdout'].get(m, float('nan')):.4f}" for m in names))
-    console.print(table)
-    console.print(result["selection"])
-    console.print(
-        f"rows: {result['train_rows']} train, {result['holdout_rows']} holdout; "
-        f"features: {', '.join(result['features'])}"
-    )
-    console.print(f"winner: {result['winner']}")
-    console.print(f"run id: {result['run_id']}")
+        name = f"{c['name']} (winner)" if c["winner"] else c["name"]
+        rows.append([name, c["kind"], shown, *(f"{c['holdout'].get(m, float('nan')):.4f}" for m in names)])
+    header = ["candidate", "kind", f"val_{metric} (mean ± sd)", *(f"holdout_{m}" for m in names)]
+    console.print(escape(text_table(header, rows)), soft_wrap=True, highlight=False)
+    say(result["selection"])
+    features = ", ".join(result["features"])
+    say(f"rows: {result['train_rows']} train, {result['holdout_rows']} holdout; features: {features}")
+    say(f"winner: {result['winner']}")
+    say(f"run id: {result['run_id']}")
     if "version" in result:
-        console.print(f"registered version {result['version']} ({result['alias']}): {result['reason']}")
+        say(f"registered version {result['version']} ({result['alias']}): {result['reason']}")
 
 
 # --- compare -------------------------------------------------------------------------------------
@@ -269,8 +280,7 @@ def handle_compare(args: argparse.Namespace) -> int:
     from datafactory.modeling.compare import recent_runs
 
     columns, rows = recent_runs(settings, args.scenario, args.last)
-    table = Table("", *columns, title=f"{args.scenario}: the {len(columns)} most recent training runs")
-    for name, values in rows:
-        table.add_row(name, *values)
-    console.print(table)
+    console.print(f"{args.scenario}: the {len(columns)} most recent training runs, newest first", soft_wrap=True)
+    table = text_table(["", *columns], [[name, *values] for name, values in rows])
+    console.print(escape(table), soft_wrap=True, highlight=False)
     return 0

@@ -73,10 +73,9 @@ def identifier_reason(name: str, column: pd.Series) -> str | None:
     values = column.dropna()
     if len(values) < MIN_ROWS_FOR_ROLES or pd.api.types.is_bool_dtype(column):
         return None
-    distinct = values.nunique()
     if pd.api.types.is_numeric_dtype(column):
         whole = pd.api.types.is_integer_dtype(column) or bool((values % 1 == 0).all())
-        if not whole or distinct < len(values):
+        if not whole or not values.is_unique:
             return None
         ints = values.astype("int64")
         if int(ints.max()) - int(ints.min()) + 1 == len(values):
@@ -88,6 +87,7 @@ def identifier_reason(name: str, column: pd.Series) -> str | None:
         return None
     if pd.api.types.is_datetime64_any_dtype(column):
         return None
+    distinct = values.nunique()
     text = values.astype(str)
     if distinct == len(values):
         return "an identifier (a different value on every row)"
@@ -98,11 +98,18 @@ def identifier_reason(name: str, column: pd.Series) -> str | None:
 
 def constant_reason(column: pd.Series) -> str | None:
     """A column that cannot tell rows apart: always empty, or one value and never missing."""
+    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+        low, high = column.min(), column.max()  # a pass over memory, where counting distinct values hashes
+        if pd.isna(low):
+            return "always empty"
+        if low != high or column.isna().any():
+            return None
     distinct = column.nunique(dropna=True)
     if distinct == 0:
         return "always empty"
     if distinct == 1 and column.notna().all():
-        return f"constant (always {column.iloc[0]!r})"
+        value = column.iloc[0]
+        return f"constant (always {value.item() if hasattr(value, 'item') else value!r})"
     return None
 
 

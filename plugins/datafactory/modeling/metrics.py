@@ -96,8 +96,8 @@ def paired_bootstrap_se(
     a: pd.DataFrame,
     b: pd.DataFrame,
     score: Callable[[np.ndarray, pd.DataFrame], float],
-    rounds: int = 60,
-    limit: int = 3000,
+    rounds: int = 50,
+    limit: int = 2000,
     seed: int = 0,
 ) -> float:
     """Standard error of score(a) - score(b) on the same rows, by resampling rows (both models together).

@@ -57,7 +57,7 @@ class Splitter:
     @classmethod
     def build(cls, hashes: np.ndarray, labels: pd.Series | np.ndarray | None) -> Splitter:
         strata = None if labels is None else pd.factorize(pd.Series(labels).to_numpy(), sort=False)[0]
-        grouped = bool(len(np.unique(hashes)) < len(hashes))
+        grouped = not pd.Series(hashes).is_unique
         return cls(hashes, strata, grouped)
 
     def subset(self, rows: np.ndarray) -> Splitter:
@@ -67,12 +67,14 @@ class Splitter:
     def _groups(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(group per row, hash per group, stratum per group): a group's stratum is its most frequent
         class (ties: the class seen first)."""
+        if not self.grouped:  # one row per key: every row is its own group
+            group = np.arange(len(self.hashes))
+            stratum = np.zeros(len(group), dtype=np.int64) if self.strata is None else self.strata.astype(np.int64)
+            return group, self.hashes, stratum
         group, first = pd.factorize(pd.Series(self.hashes), sort=False)
         group_hash = np.asarray(first, dtype=np.uint64)
         if self.strata is None:
             return group, group_hash, np.zeros(len(group_hash), dtype=np.int64)
-        if not self.grouped:
-            return group, group_hash, self.strata.astype(np.int64)
         counts = np.zeros((len(group_hash), int(self.strata.max()) + 1))
         np.add.at(counts, (group, self.strata), 1)
         return group, group_hash, counts.argmax(axis=1)

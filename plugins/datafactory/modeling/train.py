@@ -31,6 +31,7 @@ from datafactory.modeling.split import Splitter, content_hashes, describe, key_h
 REFERENCE_LIMIT = 100_000  # unlabelled rows scored for the PSI reference
 MIN_GROUP_ROWS = 30  # smaller regions get a row count in the fairness table, not metrics
 HOLDOUT, FOLDS, SAMPLE = 1, 2, 3  # salts: independent buckets for the holdout, the folds and the CV sample
+REPEAT_ROWS, MAX_REPEATS = 6_000, 3  # small tables: repeat the folds until about this many validation rows
 
 
 @dataclass
@@ -265,8 +266,9 @@ def declared_metrics(evaluated: dict[str, float], config: TrainingConfig) -> dic
 class CrossValidation:
     x: pd.DataFrame
     y: np.ndarray
-    folds: np.ndarray
+    folds: np.ndarray  # fold per row, first repetition
     k: int
+    repeats: list[np.ndarray] = field(default_factory=list)  # fold per row, every repetition (first included)
 
     @property
     def rows(self) -> int:
@@ -288,8 +290,11 @@ def cross_validation(p: Prepared, config: TrainingConfig) -> CrossValidation | N
         k = min(k, smallest)
     if k < 2:
         return None
-    folds = train.folds(k, FOLDS)
-    return CrossValidation(p.x_train.iloc[rows].reset_index(drop=True), p.y_train[rows], folds, k)
+    # Small tables give noisy folds: repeat with fresh buckets until about REPEAT_ROWS validation rows are seen.
+    repeats = int(min(MAX_REPEATS, max(1, np.ceil(REPEAT_ROWS / len(rows)))))
+    assignments = [train.folds(k, FOLDS + 10 * r) for r in range(repeats)]
+    x = p.x_train.iloc[rows].reset_index(drop=True)
+    return CrossValidation(x, p.y_train[rows], assignments[0], k, assignments)
 
 
 def _cross_validate(
@@ -297,15 +302,17 @@ def _cross_validate(
 ) -> tuple[dict[str, float], dict[str, float], pd.DataFrame | None]:
     scores: list[dict[str, float]] = []
     parts: list[pd.DataFrame] = []
-    for fold in range(cv.k):
-        valid = cv.folds == fold
-        estimator = family.fit_candidate(candidate, params, cv.x[~valid], cv.y[~valid], config)
-        outputs = estimator.predict_outputs(cv.x[valid])
-        parts.append(outputs)
-        with contextlib.suppress(ValueError):  # a fold with one class has no AUC: the others still count
-            scores.append(
-                declared_metrics(family.evaluate(cv.y[valid], outputs.reset_index(drop=True), config), config)
-            )
+    for repeat, folds in enumerate(cv.repeats or [cv.folds]):
+        for fold in range(cv.k):
+            valid = folds == fold
+            estimator = family.fit_candidate(candidate, params, cv.x[~valid], cv.y[~valid], config)
+            outputs = estimator.predict_outputs(cv.x[valid])
+            if repeat == 0:
+                parts.append(outputs)
+            with contextlib.suppress(ValueError):  # a fold with one class has no AUC: the others still count
+                scores.append(
+                    declared_metrics(family.evaluate(cv.y[valid], outputs.reset_index(drop=True), config), config)
+                )
     if not scores:
         raise TrainingDataError(f"{config.scenario}: no validation fold could be scored for {candidate.label}")
     frame = pd.DataFrame(scores)
@@ -368,7 +375,8 @@ def _selection_text(results: list[CandidateResult], winner: CandidateResult, cv:
     gap = f" ({abs(winner.val[metric] - runner_up.val[metric]):.4f} ahead of `{runner_up.name}`)" if runner_up else ""
     direction = "lowest" if metric in LOWER_IS_BETTER else "highest"
     return (
-        f"Compared by the mean of `val_{metric}` over {cv.k}-fold cross-validation on {cv.rows} training rows "
+        f"Compared by the mean of `val_{metric}` over {cv.k}-fold cross-validation"
+        f"{f' repeated {len(cv.repeats)} times' if len(cv.repeats) > 1 else ''} on {cv.rows} training rows "
         f"(mean ± sd over folds): {shown}. `{winner.name}` has the {direction} mean{gap}, so it is the winner "
         "and the model registered, whatever kind of model it is."
     )
@@ -449,9 +457,10 @@ def train(frame: pd.DataFrame, config: TrainingConfig) -> TrainedModel:
     curves = {r.name: r.holdout_outputs for r in results if r.holdout_outputs is not None}
     view = HoldoutView(p.y_test, outputs, curves, winner.estimator, config, schema.names)
     artifacts = family.artifacts(view)
-    holdout_x = schema.external(data[test]).reset_index(drop=True)
-    train_x = schema.external(data[~test]).reset_index(drop=True)
+    holdout_table = data[test].reset_index(drop=True)
+    holdout_x = schema.external(holdout_table)
     target = config.target
+    recorded = [*schema.names, target]  # what MLflow's dataset records describe: the model's inputs and target
     timings["evaluate_s"] = time.perf_counter() - mark
     trained = TrainedModel(
         config=config,
@@ -460,7 +469,7 @@ def train(frame: pd.DataFrame, config: TrainingConfig) -> TrainedModel:
         results=results,
         model=ScenarioModel(family.name, schema, winner.estimator, family.primary, reference),
         holdout_x=holdout_x,
-        holdout_table=data[test].reset_index(drop=True),
+        holdout_table=holdout_table,
         holdout_y=p.y_test,
         fairness=fairness,
         artifacts=artifacts,
@@ -472,8 +481,8 @@ def train(frame: pd.DataFrame, config: TrainingConfig) -> TrainedModel:
         noise=noise,
         cv_rows=cv.rows if cv else 0,
         folds=cv.k if cv else 0,
-        train_frame=train_x.assign(**{target: data.loc[~test, target].to_numpy()}),
-        holdout_frame=holdout_x.assign(**{target: data.loc[test, target].to_numpy()}),
+        train_frame=data.loc[~test, recorded],
+        holdout_frame=holdout_table[recorded],
         timings=timings,
     )
     trained.artifacts["candidates.csv"] = trained.comparison().to_csv(index=False)

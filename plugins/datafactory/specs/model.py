@@ -71,10 +71,10 @@ class Tuning(Strict):
 class Selection(Strict):
     """How the candidates (the family's algorithm, LightGBM, the linear or WoE baseline) are compared:
     k-fold cross-validation on the training side, on at most `max_rows` of its rows (a deterministic
-    sample: the noise of a metric on 30,000 rows is already far below the gaps that decide a winner)."""
+    sample: the noise of a metric on 20,000 rows is already far below the gaps that decide a winner)."""
 
     folds: Annotated[int, Field(ge=2, le=10)] = 3
-    max_rows: Annotated[int, Field(ge=500)] = 30_000
+    max_rows: Annotated[int, Field(ge=500)] = 20_000
 
 
 class Challenger(Strict):

@@ -233,8 +233,11 @@ class ScorecardFamily(Family):
         table = pd.DataFrame({"grade": validation["grade"].to_numpy(), "bad": y}).groupby("grade")["bad"]
         stats = table.agg(["count", "mean"]).reindex(names).dropna()
         stats = stats[stats["count"] >= 20]
-        rates = stats["mean"].to_numpy()
-        if len(rates) >= 2 and np.any(np.diff(rates) < 0):
+        rates, counts = stats["mean"].to_numpy(), stats["count"].to_numpy()
+        # A better grade with a higher bad rate than the next one, beyond two standard errors of the gap.
+        pooled = (rates[:-1] * counts[:-1] + rates[1:] * counts[1:]) / (counts[:-1] + counts[1:])
+        se = np.sqrt(pooled * (1 - pooled) * (1 / counts[:-1] + 1 / counts[1:]))
+        if len(rates) >= 2 and np.any(rates[:-1] - rates[1:] > 2 * se):
             shown = ", ".join(f"{g} {r:.0%}" for g, r in zip(stats.index, rates, strict=True))
             warnings.append(
                 f"bad rates do not fall as grades rise on validation ({shown}, best grade first): "

@@ -1,0 +1,103 @@
+"""Column roles and the split, as pure functions on small frames: what counts as an identifier, a
+constant or a leak (and what does not), and a split that reads only which rows share a class."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from datafactory.modeling.columns import constant_reason, identifier_reason, leakage_suspects
+from datafactory.modeling.split import Splitter, content_hashes, key_hashes
+
+pytestmark = pytest.mark.unit
+
+N = 400
+rng = np.random.default_rng(7)
+
+
+@pytest.mark.parametrize(
+    "name,values,expected",
+    [
+        ("row", np.arange(N), "row index"),
+        ("Unnamed: 0", np.arange(1, N + 1).astype(float), "row index"),  # pandas' saved index, read back as float
+        ("seq", np.cumsum(rng.integers(1, 5, N)), "sequence number"),
+        ("customer_id", rng.permutation(10**6)[:N], "identifier"),
+        ("ref", [f"R{i:06d}" for i in rng.permutation(N)], "identifier"),
+        ("notes", [f"called on day {i} about the late delivery of order {i * 7}" for i in range(N)], "identifier"),
+    ],
+)
+def test_identifiers_are_recognised(name, values, expected):
+    reason = identifier_reason(name, pd.Series(values))
+    assert reason is not None and expected in reason
+
+
+def test_free_text_with_repeats_is_recognised_as_text():
+    words = ["late", "delivery", "called", "twice", "refund", "asked", "for", "order", "the", "again"]
+    notes = [" ".join(rng.choice(words, 6)) for _ in range(N)]
+    notes[:20] = notes[20:40]  # some notes repeat: not unique per row, still free text
+    assert "free text" in identifier_reason("notes", pd.Series(notes))
+
+
+@pytest.mark.parametrize(
+    "name,values",
+    [
+        ("income", rng.lognormal(8, 1, N)),  # a measurement: unique floats are not an identifier
+        ("age", rng.integers(18, 90, N)),  # whole numbers that repeat
+        ("amount", rng.permutation(N).astype(float) + 0.5),
+        ("city", rng.choice(["a", "b", "c"], N)),
+        ("flag", rng.random(N) < 0.5),
+    ],
+)
+def test_measurements_and_categories_are_not_identifiers(name, values):
+    assert identifier_reason(name, pd.Series(values)) is None
+
+
+def test_constant_columns_but_not_one_value_with_missing_ones():
+    assert "constant" in constant_reason(pd.Series([3] * N))
+    assert "constant" in constant_reason(pd.Series(["x"] * N))
+    assert constant_reason(pd.Series([np.nan] * N)) == "always empty"
+    assert constant_reason(pd.Series([1.0, np.nan] * (N // 2))) is None  # present or not: a signal
+    assert constant_reason(pd.Series([1, 2] * (N // 2))) is None
+
+
+def test_leakage_suspects_are_near_copies_of_the_target_not_good_features():
+    y = (rng.random(2000) < 0.3).astype(int)
+    x = pd.DataFrame(
+        {
+            "leak": y * 5 + rng.normal(0, 0.2, 2000),  # the outcome, recorded afterwards
+            "good": y + rng.normal(0, 1.0, 2000),  # predictive, but far from the target itself
+            "status": pd.Categorical(np.where(y == 1, "written_off", "current")),
+            "noise": rng.normal(size=2000),
+        }
+    )
+    suspects = leakage_suspects(x, y, "binary")
+    assert set(suspects) == {"leak", "status"} and "AUC" in suspects["leak"]
+    amount = rng.lognormal(3, 1, 2000)
+    numbers = pd.DataFrame({"copy": amount * 1.02 + 1, "related": amount + rng.normal(0, 20, 2000)})
+    assert set(leakage_suspects(numbers, amount, "regression")) == {"copy"}
+    grades = np.digitize(amount, np.quantile(amount, [0.33, 0.66]))
+    assert set(leakage_suspects(pd.DataFrame({"raw": amount}), grades, "ordinal")) == {"raw"}
+
+
+def test_the_split_reads_only_the_partition_of_rows_into_classes():
+    frame = pd.DataFrame({"a": rng.normal(size=N), "b": rng.integers(0, 5, N)})
+    labels = np.where(rng.random(N) < 0.2, "bad", "good")
+    hashes = content_hashes(frame)
+    split = Splitter.build(hashes, labels).take(0.25)
+    for recoded in (np.where(labels == "bad", 1, 0), np.where(labels == "bad", "good", "bad")):
+        assert np.array_equal(Splitter.build(hashes, recoded).take(0.25), split)
+    for label in ("bad", "good"):
+        share = split[labels == label].mean()
+        assert abs(share - 0.25) <= 1 / (labels == label).sum()
+
+
+def test_rows_sharing_a_key_share_a_side_and_a_fold():
+    ids = pd.Series([f"person{i // 4}" for i in range(N)])
+    labels = rng.integers(0, 3, N)
+    splitter = Splitter.build(key_hashes(ids), labels)
+    assert splitter.grouped
+    test, folds = splitter.take(0.25), splitter.folds(3)
+    assert (pd.Series(test).groupby(ids).nunique() == 1).all()
+    assert (pd.Series(folds).groupby(ids).nunique() == 1).all()
+    assert set(folds) == {0, 1, 2}
