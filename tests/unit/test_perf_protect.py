@@ -47,7 +47,9 @@ COLUMNS = {
 def test_pseudonyms_and_checks_match_the_row_by_row_reference(name):
     frame = pd.DataFrame({"id": range(7), "p": COLUMNS[name]})
     rules = [PiiRule("p", "pseudonymize", "resident_id", UPPER)]
+    before = frame.copy()
     out = protect(frame, rules, KEY, None)
+    pd.testing.assert_frame_equal(frame, before)  # the caller's frame is left as it was
     raw = _reference(frame["p"], UPPER)
     assert out["p"].dtype == object
     assert out["p"].tolist() == [None if v is None else pseudonym(v, KEY) for v in raw]

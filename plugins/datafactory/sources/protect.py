@@ -59,7 +59,7 @@ def _as_text(values: pd.Series) -> pd.Series:
 
 
 def protect(frame: pd.DataFrame, rules: list[PiiRule], pseudonym_key: bytes, sm4_key: bytes | None) -> pd.DataFrame:
-    out = frame.copy()
+    out = frame.copy(deep=False)  # columns are replaced whole, never written into: the caller's frame stays as it is
     for rule in rules:
         if rule.column not in out:
             continue
