@@ -11,11 +11,14 @@ and full failing-row indexes (result format COMPLETE) are asked for only where r
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import pickle
 import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from datafactory.specs import ExpectationSpec, SuiteSpec
@@ -151,12 +154,67 @@ def _context():
 _LOCAL = threading.local()  # one GE context per thread: its execution engine holds the batch being validated
 
 
+def _fingerprint(df: pd.DataFrame) -> str:
+    """GE's pandas batch fingerprint (`hash_pandas_dataframe`: md5 of `hash_pandas_object(df, index=True)`),
+    the same digest, without factorizing text columns first. With `categorize` (GE's default) pandas
+    factorizes an object or Arrow text column, checks the categories it built are unique and hashes
+    them; on a column of mostly distinct values (a key) that costs several times hashing the values.
+    Here each such column's values are hashed directly and nulls get the hash the categorized path gives
+    them (u8max); every other column is hashed by pandas as before. `_use_fast_fingerprint` checks the
+    digests agree before GE uses this."""
+    from pandas.core.util.hashing import combine_hash_arrays
+
+    try:
+        hashes = [_column_hash(df.iloc[:, i]) for i in range(df.shape[1])]
+        hashes.append(pd.util.hash_pandas_object(df.index, index=False).to_numpy())
+        obj = combine_hash_arrays(iter(hashes), len(hashes))
+    except TypeError:
+        obj = pickle.dumps(df, pickle.HIGHEST_PROTOCOL)
+    return hashlib.md5(obj, usedforsecurity=False).hexdigest()
+
+
+def _column_hash(series: pd.Series) -> np.ndarray:
+    values = series._values
+    if isinstance(values.dtype, pd.StringDtype):
+        values = values._values_for_factorize()[0]  # what pandas hashes for an extension array
+    if not (isinstance(values, np.ndarray) and values.dtype == object):
+        return pd.util.hash_array(values)
+    missing = pd.isna(values)
+    hashed = pd.util.hash_array(np.where(missing, "", values), categorize=False)
+    hashed[missing] = np.iinfo(np.uint64).max
+    return hashed
+
+
+def _use_fast_fingerprint() -> None:
+    """Has GE's pandas engine fingerprint batches with `_fingerprint`, once it gives GE's own digest on a
+    frame of every kind of column the runner passes (else GE's function stays)."""
+    from great_expectations.execution_engine import pandas_execution_engine as engine
+
+    original = engine.hash_pandas_dataframe
+    if original is _fingerprint:
+        return
+    probe = pd.DataFrame(
+        {
+            "text": pd.array(["a", None, "b", "a"], dtype="string[pyarrow]"),
+            "object": ["x", None, "y", "x"],
+            "few": pd.Series(["p", "q", None, "p"]).astype("category"),
+            "mixed": ["1", 1, None, float("nan")],
+            "number": [1.5, None, 2.0, 1.5],
+            "stamp": pd.to_datetime(["2026-11-01", None, "2026-11-02", "2026-11-01"]),
+            "flag": [True, False, True, True],
+        }
+    )
+    if original(probe) == _fingerprint(probe) and original(probe.head(0)) == _fingerprint(probe.head(0)):
+        engine.hash_pandas_dataframe = _fingerprint
+
+
 def _batch_definition():
     """The pandas whole-dataframe batch definition of a context kept for the thread (building a context
     costs ~30 ms, its first build in a process seconds). Batches are passed per validator, so no data
     lives in the definition; `_release` drops what the engine cached after each call."""
     cached = getattr(_LOCAL, "batch_definition", None)
     if cached is None:
+        _use_fast_fingerprint()
         cached = (
             _context()
             .data_sources.add_pandas("frame")
