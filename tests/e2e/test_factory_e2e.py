@@ -29,8 +29,8 @@ def test_each_run_succeeds_and_prints_where_to_look(factory):
     for run in factory["runs"]:
         assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     first, second, _ = (r.stdout for r in factory["runs"])
-    assert "Quality report:" in first and "mlflow ui --backend-store-uri" in first
-    assert "version 1" in first and "version 2" in second
+    assert "Quality report:" in first and "datafactory ui" in first
+    assert f"Product {PRODUCT}: latest v1" in first and f"Product {PRODUCT}: latest v2" in second
 
 
 def test_two_days_publish_two_versions_and_a_rerun_publishes_nothing(factory):
