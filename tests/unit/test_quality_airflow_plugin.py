@@ -1,4 +1,5 @@
-"""The Airflow plugin loads through Airflow's own plugin manager and serves the reports; only the report task
+"""The Airflow plugin loads through Airflow's own plugin manager and serves the reports to authenticated
+users only (401 without a token, as Airflow's REST API answers); only the report task
 carries a "Quality report" link. The redirect of a real run (read from the metadata DB) is checked in
 tests/e2e/test_ui_airflow.py."""
 
@@ -35,11 +36,23 @@ bag = DagBag(dag_folder=REPO + "/dags")
 with_links = sorted(f"{d}.{t.task_id}" for d, dag in bag.dags.items() for t in dag.tasks if t.operator_extra_links)
 root = FastAPI()
 root.mount(apps[0]["url_prefix"], apps[0]["app"])
-page = TestClient(root).get("/datafactory-reports/2026-11-02/index.html")
+from airflow import settings
+from airflow.api_fastapi.app import init_auth_manager
+from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+from airflow.models.revoked_token import RevokedToken
+
+RevokedToken.__table__.create(settings.engine, checkfirst=True)  # what token checks read; no full migration
+
+client, url = TestClient(root), "/datafactory-reports/2026-11-02/index.html"
+anonymous = client.get(url)
+token = init_auth_manager().generate_jwt(SimpleAuthManagerUser(username="admin", role="admin"))
+page = client.get(url, headers={"Authorization": f"Bearer {token}"})
+forged = client.get(url, headers={"Authorization": "Bearer not-a-token"})
 print(json.dumps({
     "plugins": [p.name for p in plugins], "errors": errors, "views": [v["href"] for v in views],
     "global": [l.name for l in pm.get_global_operator_extra_links()], "with_links": with_links,
-    "status": page.status_code, "body": page.text,
+    "status": page.status_code, "body": page.text, "anonymous": anonymous.status_code, "forged": forged.status_code,
+    "anonymous_body": anonymous.text,
 }))
 """
 
@@ -62,7 +75,9 @@ def test_plugin_loads_serves_reports_and_links_the_run(tmp_path):
     assert probe["views"] == ["datafactory-reports/index.html"]
     assert probe["global"] == []  # no link on every task: an empty "Extra Links" heading helps nobody
     assert probe["with_links"] == ["ingest_returned_data.quality_report"]
-    assert probe["status"] == 200 and "Quality report 2026-11-02" in probe["body"]
+    assert probe["status"] == 200 and "Quality report 2026-11-02" in probe["body"]  # with Airflow's own token
+    assert probe["anonymous"] == 401 and probe["forged"] == 401  # as /api/v2/dags answers
+    assert "Quality report" not in probe["anonymous_body"]
 
 
 def test_report_url_is_the_run_page_of_the_business_date():

@@ -90,7 +90,7 @@ def test_run_page_and_index_show_the_numbers_and_charts():
     results = [_result("a", 1200, 34, [("expect_column_values_to_be_valid_resident_id(p)", 34)])]
     results[0]["expectations"][0]["sample_values"] = ["3302**********123X"]
     page = render_run(date(2026, 11, 1), results, {"a": [("Data Docs", "data_docs/validations/a.html")]})
-    assert "<b id='rows-in'>1200</b>" in page and "<b id='rows-quarantined'>34</b>" in page
+    assert '<b id="rows-in">1200</b>' in page and '<b id="rows-quarantined">34</b>' in page
     assert "3302**********123X" in page and "balanced" in page and "../data_docs/validations/a.html" in page
     assert not re.search(r"\d{17}[\dX]", page)
     index = render_index([("2026-11-01", results), ("2026-11-02", results)])
