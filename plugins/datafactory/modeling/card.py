@@ -128,10 +128,11 @@ def card_fields(
         ),
         "data": (
             f"{data_description}\n\n"
-            f"- target: `{config.target}`; id: `{config.id_column}`\n"
+            f"- target: `{config.target}`; id: {f'`{config.id_column}`' if config.id_column else 'none'}\n"
             f"- split: {trained.split}\n"
             f"- rows: {trained.train_rows} train, {len(trained.holdout_y)} holdout; cross-validation: "
-            f"{trained.folds} folds over {trained.cv_rows} training rows\n"
+            f"{trained.folds} folds{f' drawn {trained.repeats} times' if trained.repeats > 1 else ''} over "
+            f"{trained.cv_rows} training rows\n"
             f"- columns not used:{ignored}\n"
             f"- label checks:{warnings}\n\n"
             + markdown_table(pd.DataFrame({"input": list(snapshot), "snapshot": list(snapshot.values())}))

@@ -80,6 +80,7 @@ class TrainedModel:
     noise: dict[str, float]  # candidate -> 2 x paired-bootstrap SE of (winner - it) on the holdout
     cv_rows: int
     folds: int
+    repeats: int  # how many times the folds were drawn (more on small tables)
     train_frame: pd.DataFrame  # model inputs and target, for MLflow's dataset record
     holdout_frame: pd.DataFrame
     timings: dict[str, float] = field(default_factory=dict)
@@ -399,7 +400,17 @@ def _noise(p: Prepared, config: TrainingConfig, winner: CandidateResult, others:
 
 def train(frame: pd.DataFrame, config: TrainingConfig) -> TrainedModel:
     """The whole session: prepare, cross-validate every candidate, fit each on the training side, score
-    each on the holdout, keep the winner."""
+    each on the holdout, keep the winner.
+
+    BLAS runs single-threaded throughout: the linear fits are small, and OpenBLAS threads left
+    spinning after a parallel call would steal the cores LightGBM's OpenMP threads need next."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _train(frame, config)
+
+
+def _train(frame: pd.DataFrame, config: TrainingConfig) -> TrainedModel:
     timings: dict[str, float] = {}
     started = time.perf_counter()
     p = prepare(frame, config)
@@ -413,22 +424,22 @@ def train(frame: pd.DataFrame, config: TrainingConfig) -> TrainedModel:
     timings["selection_s"] = time.perf_counter() - mark
 
     fitted: list[CandidateResult] = []
-    chosen = _winner(results, config.promotion_metric) if results else None
-    for r in sorted(results, key=lambda r: r is not chosen):  # the chosen one first: its fit is `fit_s`
+    for r in results:
         mark = time.perf_counter()
         try:
             r.estimator = family.fit_candidate(r.candidate, r.params, p.x_train, p.y_train, config)
         except TrainingDataError as exc:
             skipped[r.name] = str(exc)
             continue
-        timings["fit_s" if not fitted else f"fit_{r.name}_s"] = time.perf_counter() - mark
+        timings[f"fit_{r.name}_s"] = time.perf_counter() - mark
         r.holdout_outputs = r.estimator.predict_outputs(p.x_test).reset_index(drop=True)
         r.holdout = declared_metrics(family.evaluate(p.y_test, r.holdout_outputs, config), config)
         fitted.append(r)
     if not fitted:
         raise TrainingDataError(f"{config.scenario}: no candidate could be fitted: {skipped}")
-    results = [r for r in results if r in fitted]
+    results = [r for r in results if any(r is f for f in fitted)]
     winner = _winner(results, config.promotion_metric)
+    timings["fit_s"] = timings[f"fit_{winner.name}_s"]
 
     mark = time.perf_counter()
     outputs = winner.holdout_outputs
@@ -481,6 +492,7 @@ def train(frame: pd.DataFrame, config: TrainingConfig) -> TrainedModel:
         noise=noise,
         cv_rows=cv.rows if cv else 0,
         folds=cv.k if cv else 0,
+        repeats=len(cv.repeats) if cv else 0,
         train_frame=data.loc[~test, recorded],
         holdout_frame=holdout_table[recorded],
         timings=timings,
