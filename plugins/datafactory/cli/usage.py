@@ -23,32 +23,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     report.set_defaults(handler=usage_report)
 
 
-def summarize(rows: list[dict]) -> list[tuple]:
-    """(consumer, product, endpoint, status, calls, keys, rows, p50 ms, max ms), sorted."""
-    groups: dict[tuple, list[dict]] = {}
-    for row in rows:
-        key = (row["consumer"] or "-", row["product"] or "-", row["endpoint"], row["status"])
-        groups.setdefault(key, []).append(row)
-    out = []
-    for key, members in sorted(groups.items(), key=lambda kv: tuple(str(k) for k in kv[0])):
-        latencies = sorted(r["latency_ms"] for r in members)
-        out.append(
-            (
-                *key,
-                len(members),
-                sum(r["keys_count"] for r in members),
-                sum(r["rows"] for r in members),
-                latencies[len(latencies) // 2],
-                latencies[-1],
-            )
-        )
-    return out
-
-
 def usage_report(args: argparse.Namespace) -> int:
     from datafactory.serving.clock import current_month, month_bounds_utc
     from datafactory.serving.ledger import select_rows
     from datafactory.serving.tables import USAGE, create_tables
+    from datafactory.serving.usage import summarize
     from datafactory.settings import load_settings
 
     month = args.month or current_month()

@@ -227,10 +227,25 @@ def _pct(value: float) -> str:
     return f"{value:.1%}"
 
 
+def render_usage(product: str, lines: list[dict[str, Any]]) -> str:
+    """A product's consumption page: who called it, for what purpose, and what they got."""
+    return (
+        _templates()
+        .get_template("usage.html.j2")
+        .render(
+            title=f"Consumption of {product}",
+            lines=lines,
+            count="{:,.0f}".format,
+            stamp=lambda at: at.isoformat(sep=" ", timespec="seconds"),
+        )
+    )
+
+
 def render_index(
     runs: list[tuple[str, list[dict[str, Any]]]],
     models: dict[str, list[dict[str, Any]]] | None = None,
     budgets: dict[str, float] | None = None,
+    consumed: list[str] | None = None,
 ) -> str:
     """The index: the latest run's summary, small multiples of the trends, and the runs newest first."""
     from datafactory.quality.charts import small_multiples
@@ -279,6 +294,7 @@ def render_index(
                 days, trends["pass_rate"], None, "{:.0%}".format, higher_is_worse=False, floor=1.0
             ),
             psi_limit=PSI_LIMIT,
+            consumed=consumed or [],
             pct=_pct,
             num="{:.3f}".format,
             count="{:,.0f}".format,
@@ -324,13 +340,40 @@ def quarantine_budgets(repo: Path | None) -> dict[str, float]:
     return budgets
 
 
-def write_pages(zones: Zones, logical_date: date | None = None, repo: Path | None = None) -> Path:
-    """Render every run page and the index again from the results on disk (a rerun, or a model check
-    that arrived after the run's own report, always shows); returns the run's page (or the index)."""
-    if repo is None:
+def usage_rows(state: Any) -> list[dict[str, Any]]:
+    """Every call on the usage ledger in the state DB (an engine), or none when no API ever ran."""
+    import sqlalchemy as sa
+
+    from datafactory.serving.tables import USAGE
+
+    if not sa.inspect(state).has_table(USAGE.name):
+        return []
+    with state.connect() as conn:
+        return [dict(r) for r in conn.execute(sa.select(USAGE).order_by(USAGE.c.id)).mappings()]
+
+
+def write_usage_pages(out: Path, rows: list[dict[str, Any]]) -> list[str]:
+    """`usage/<product>.html` for every product someone called; returns those products."""
+    from datafactory.serving.usage import consumption
+
+    pages = consumption(rows)
+    if pages:
+        (out / "usage").mkdir(parents=True, exist_ok=True)
+    for product, lines in pages.items():
+        (out / "usage" / f"{product}.html").write_text(render_usage(product, lines), encoding="utf-8")
+    return sorted(pages)
+
+
+def write_pages(zones: Zones, logical_date: date | None = None, repo: Path | None = None, state: Any = None) -> Path:
+    """Render every run page, the consumption pages and the index again from what is on disk and in the
+    usage ledger (a rerun, or a model check that arrived after the run's own report, always shows);
+    returns the run's page (or the index). `state`: the state DB engine (default: the settings')."""
+    if repo is None or state is None:
         from datafactory.settings import load_settings
 
-        repo = load_settings().repo
+        settings = load_settings()
+        repo = repo or settings.repo
+        state = state if state is not None else settings.state_engine()
     budgets, notes = quarantine_budgets(repo), expectation_notes(repo)
     out = zones.reports()
     folder = zones.home / "quality"
@@ -343,5 +386,7 @@ def write_pages(zones: Zones, logical_date: date | None = None, repo: Path | Non
         docs = _docs_links(out, day, results)
         html = render_run(date.fromisoformat(day), results, docs, models[day], budgets, notes)
         page.write_text(html, encoding="utf-8")
-    (out / "index.html").write_text(render_index(runs, models, budgets), encoding="utf-8")
+    out.mkdir(parents=True, exist_ok=True)
+    consumed = write_usage_pages(out, usage_rows(state))
+    (out / "index.html").write_text(render_index(runs, models, budgets, consumed), encoding="utf-8")
     return out / (logical_date.isoformat() if logical_date else "") / "index.html"
