@@ -8,25 +8,18 @@ store also refuses a key whose folders are symbolic links out of the store.
 from __future__ import annotations
 
 import os
-import unicodedata
 import uuid
 from pathlib import Path
 from typing import Protocol
+
+from datafactory.relpaths import escapes
 
 
 def check_key(key: str, *, allow_empty: bool = False) -> str:
     """`key` if it is a plain relative key, else ValueError (`x/../other_product/...` included)."""
     if allow_empty and key in {"", "/"}:
         return ""
-    folded = unicodedata.normalize("NFKC", key)
-    parts = folded.rstrip("/").split("/")  # a listing prefix may end with '/'
-    if (
-        not key
-        or folded.startswith("/")
-        or "\\" in folded
-        or any(p in {"", ".", ".."} for p in parts)
-        or any(unicodedata.category(ch).startswith("C") for ch in folded)
-    ):
+    if escapes(key.rstrip("/")):  # a listing prefix may end with "/"
         raise ValueError(f"key escapes the store or is not a plain relative key: {key!r}")
     return key
 

@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlparse
 
+from datafactory.relpaths import escapes
+
 
 @dataclass(frozen=True)
 class LandedObject:
@@ -46,15 +48,7 @@ def safe_relative(name: str, what: str = "landing name") -> str:
     """`name` in NFC, or ValueError when it is empty, absolute, or has a `..`/`.`/empty part (also in its
     compatibility form: full-width dots), a backslash or a control character."""
     normal = unicodedata.normalize("NFC", name)
-    folded = unicodedata.normalize("NFKC", normal)
-    parts = folded.split("/")
-    if (
-        not normal
-        or folded.startswith("/")
-        or "\\" in folded
-        or any(part in {"", ".", ".."} for part in parts)
-        or any(unicodedata.category(ch).startswith("C") for ch in folded)
-    ):
+    if escapes(normal):
         raise ValueError(f"{what} escapes its area or is not a plain relative path: {name!r}")
     return normal
 
