@@ -87,7 +87,21 @@ def _ingest_dag(sources: list[str]) -> DAG:
 
         report = QualityReportOperator(task_id="quality_report", trigger_rule="all_done", python_callable=_report)
         conformed >> report
+        # The report runs whatever happened, so it cannot be the leaf that decides the run's state: without
+        # this gate a run whose feed was held by a critical check ended green in the grid.
+        conformed >> _feeds_gate()
     return dag
+
+
+def _feeds_gate() -> Any:
+    @task(task_id="feeds_gate", trigger_rule="one_failed")
+    def feeds_gate() -> None:
+        """Runs only when a feed's pull or conform failed, and fails the run (AirflowFailException: no retry)."""
+        from airflow.sdk.exceptions import AirflowFailException
+
+        raise AirflowFailException("a feed failed its pull or a critical check; its own task says which and why")
+
+    return feeds_gate()
 
 
 def _report(**context: Any) -> str:

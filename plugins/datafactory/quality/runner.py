@@ -245,8 +245,19 @@ def _outcome(res: Any, severity: str) -> ExpectationOutcome:
         # Only quarantine moves rows; other severities report counts and samples.
         failed_rows=[int(i) for i in details.get("unexpected_index_list") or []] if severity == "quarantine" else [],
         sample_values=list(details.get("partial_unexpected_list") or [])[:5],
-        observed=details.get("observed_value"),
+        observed=_observed(details, bool(res.success), cfg.kwargs.get("exact_match", True) is not False),
     )
+
+
+def _observed(details: dict[str, Any], success: bool, exact: bool) -> Any:
+    """What a person needs to see: for a failed schema check, the columns that differ, not every column
+    (extra columns only when the check asks for an exact match)."""
+    mismatched = (details.get("details") or {}).get("mismatched") or {}
+    if success or not mismatched:
+        return details.get("observed_value")
+    kinds = ("missing", "unexpected") if exact else ("missing",)
+    said = [f"{what} columns {sorted(mismatched[what])}" for what in kinds if mismatched.get(what)]
+    return "; ".join(said) or details.get("observed_value")
 
 
 def _trimmed(res: Any) -> Any:
