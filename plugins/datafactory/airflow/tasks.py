@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from datafactory.airflow.context import run_date, run_id
@@ -82,7 +83,19 @@ def train(scenario: str, context: dict[str, Any]) -> dict[str, Any]:
     snapshot = Ledger(settings.state_engine()).snapshot(spec.inputs, day)  # raw partitions + watermarks
     result = train_scenario(settings, spec, day, snapshot)
     refresh_reports(settings)  # the model's score check lands after the day's report: show it there
-    return result
+    return json_safe(result)
+
+
+def json_safe(value: Any) -> Any:
+    """`value` as strict JSON takes it: NaN and infinities (an undefined metric, a noise estimate on a
+    tiny holdout) become None. An XCom that JSON refuses fails the task after the model was registered."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value
 
 
 def refresh_reports(settings) -> None:
@@ -106,8 +119,8 @@ def publish(product: str, step: str, context: dict[str, Any]) -> dict[str, Any]:
     run = pipeline.ProductRun(settings, pipeline.load_definition(settings, product), run_date(context), run_id(context))
     try:
         if step == "publish":
-            return pipeline.publish(run, f"airflow:{run_id(context)}", Ledger(settings.state_engine()))
-        return {"build": pipeline.build, "validate": pipeline.validate, "review": pipeline.review}[step](run)
+            return json_safe(pipeline.publish(run, f"airflow:{run_id(context)}", Ledger(settings.state_engine())))
+        return json_safe({"build": pipeline.build, "validate": pipeline.validate, "review": pipeline.review}[step](run))
     except pipeline.ProductRejectedError as exc:  # retrying cannot make a rejected product acceptable
         raise AirflowFailException(str(exc)) from exc
 
