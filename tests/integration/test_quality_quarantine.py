@@ -187,7 +187,7 @@ def test_reports_and_data_docs_never_show_a_personal_value(factory):
     assert leaked == []
     run_page = (reports / DAYS[0].isoformat() / "index.html").read_text(encoding="utf-8")
     total_in = sum(factory["results"][(f, DAYS[0])]["rows_in"] for f in FEEDS)
-    assert f"<b id='rows-in'>{total_in}</b>" in run_page
+    assert f'<b id="rows-in">{total_in}</b>' in run_page
 
 
 @pytest.fixture(scope="module")
