@@ -107,7 +107,7 @@ class PiiRule(Strict):
 
 
 class ExchangeOptions(Strict):
-    pass
+    """An exchange-DB feed has no options of its own (the table is the spec's `table`); any key is an error."""
 
 
 class ApiOptions(Strict):
