@@ -12,7 +12,7 @@ import json
 import os
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -158,6 +158,19 @@ def refused(call: Call, refusal: Refusal) -> Response:
     return Response(body, status_code=refusal.status, media_type=JSON, headers=refusal.headers)
 
 
+async def metered(svc: Service, endpoint: str, name: str, answer: Callable[[Call], Awaitable[Response]]) -> Response:
+    """One API call: every outcome, a refusal included, is answered and recorded on the ledger exactly once."""
+    call = svc.call(endpoint, name)
+    try:
+        return await answer(call)
+    except Refusal as r:
+        return refused(call, r)
+    except NotServedError as e:
+        return refused(call, Refusal(404, str(e)))
+    finally:
+        svc.finish(call)
+
+
 def _ok(call: Call, body: bytes, rows: int, headers: dict[str, str] | None = None) -> Response:
     call.row.status, call.row.rows = 200, rows
     return Response(body, media_type=JSON, headers=headers)
@@ -236,8 +249,8 @@ def create_app(settings: Settings, config: ServingConfig | None = None) -> FastA
         request: Request, name: str, key: str, version: str | None = Query(None, description="a pinned version")
     ) -> Response:
         svc: Service = request.app.state.svc
-        call = svc.call("record", name)
-        try:
+
+        async def answer(call: Call) -> Response:
             if not KEY_RE.match(key):
                 raise Refusal(422, "malformed key: letters, digits and _.:- only, at most 64")
             call.row.keys_count = 1
@@ -250,12 +263,8 @@ def create_app(settings: Settings, config: ServingConfig | None = None) -> FastA
             if row is None:
                 raise Refusal(404, f"no record for this key in {name} v{number}")
             return _ok(call, b'{"product":"%s","version":%d,"record":%s}' % (name.encode(), number, row), 1)
-        except Refusal as r:
-            return refused(call, r)
-        except NotServedError as e:
-            return refused(call, Refusal(404, str(e)))
-        finally:
-            svc.finish(call)
+
+        return await metered(svc, "record", name, answer)
 
     batch_body = {"content": {JSON: {"schema": BatchRequest.model_json_schema()}}, "required": True}
 
@@ -267,8 +276,8 @@ def create_app(settings: Settings, config: ServingConfig | None = None) -> FastA
     )
     async def batch(request: Request, name: str, version: str | None = Query(None)) -> Response:
         svc: Service = request.app.state.svc
-        call = svc.call("batch", name)
-        try:
+
+        async def answer(call: Call) -> Response:
             wanted = await _batch_keys(request, svc.config.max_batch)
             call.row.keys_count = len(wanted)
             if svc.writer is not None:
@@ -284,17 +293,13 @@ def create_app(settings: Settings, config: ServingConfig | None = None) -> FastA
                 len(wanted) - len(found),
             )
             return _ok(call, body, len(found))
-        except Refusal as r:
-            return refused(call, r)
-        except NotServedError as e:
-            return refused(call, Refusal(404, str(e)))
-        finally:
-            svc.finish(call)
+
+        return await metered(svc, "batch", name, answer)
 
     async def _metadata(request: Request, name: str, pinned: str | None) -> Response:
         svc: Service = request.app.state.svc
-        call = svc.call("metadata", name)
-        try:
+
+        async def answer(call: Call) -> Response:
             await svc.admit(request, call, name)
             info = await svc.info(name, await svc.version(name, pinned, call))
             headers = {"ETag": info.etag, "Cache-Control": "private, max-age=0"}
@@ -302,12 +307,8 @@ def create_app(settings: Settings, config: ServingConfig | None = None) -> FastA
                 call.row.status = 304
                 return Response(status_code=304, headers=headers)
             return _ok(call, info.body, 0, headers)
-        except Refusal as r:
-            return refused(call, r)
-        except NotServedError as e:
-            return refused(call, Refusal(404, str(e)))
-        finally:
-            svc.finish(call)
+
+        return await metered(svc, "metadata", name, answer)
 
     @app.get("/v1/products/{name}", tags=["metadata"], summary="the latest approved version's manifest, with an ETag")
     async def latest_metadata(request: Request, name: str) -> Response:
@@ -324,8 +325,8 @@ def create_app(settings: Settings, config: ServingConfig | None = None) -> FastA
     )
     async def bulk(request: Request, name: str, version: str | None = Query(None)) -> Response:
         svc: Service = request.app.state.svc
-        call = svc.call("bulk", name)
-        try:
+
+        async def answer(call: Call) -> Response:
             await svc.admit(request, call, name, bulk=True)
             number = await svc.version(name, version, call)
             info = await svc.info(name, number)
@@ -336,12 +337,8 @@ def create_app(settings: Settings, config: ServingConfig | None = None) -> FastA
             manifest = json.loads(info.body)
             body = {"product": name, "version": number, "expires_at": expires, "files": files}
             return _ok(call, encode(body), int(manifest.get("row_count") or 0))
-        except Refusal as r:
-            return refused(call, r)
-        except NotServedError as e:
-            return refused(call, Refusal(404, str(e)))
-        finally:
-            svc.finish(call)
+
+        return await metered(svc, "bulk", name, answer)
 
     @app.get("/v1/downloads/{name}/{version}/{file}", tags=["bulk"], summary="a signed local download link")
     async def download(
@@ -355,9 +352,9 @@ def create_app(settings: Settings, config: ServingConfig | None = None) -> FastA
         sig: str = "",
     ) -> Response:
         svc: Service = request.app.state.svc
-        call = svc.call("download", name)
-        call.row.consumer_id, call.row.license_id = cid or None, lid or None
-        try:
+
+        async def answer(call: Call) -> Response:
+            call.row.consumer_id, call.row.license_id = cid or None, lid or None
             if not (VERSION_RE.match(version) and FILE_RE.match(file)):
                 raise Refusal(404, "no such download")
             path = f"{name}/v{version}/{file}"
@@ -373,12 +370,8 @@ def create_app(settings: Settings, config: ServingConfig | None = None) -> FastA
                 raise Refusal(404, "no such download")
             call.row.status = 200
             return FileResponse(local, media_type="application/vnd.apache.parquet", filename=file)
-        except Refusal as r:
-            return refused(call, r)
-        except NotServedError as e:
-            return refused(call, Refusal(404, str(e)))
-        finally:
-            svc.finish(call)
+
+        return await metered(svc, "download", name, answer)
 
     return app
 
