@@ -105,6 +105,9 @@ def run_dag(dag, day: date, emit) -> dict[str, Any]:
                 outputs.append(output)
             results[task.task_id] = outputs
             continue
+        if task.trigger_rule == "one_failed":  # a failure handler: the plain run stops at the first failure
+            results[task.task_id] = None
+            continue
         if not hasattr(task, "python_callable"):  # e.g. the human approval step: a wait, not work
             results[task.task_id] = None
             continue
