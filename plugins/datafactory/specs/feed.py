@@ -4,6 +4,7 @@ not deep inside a pull."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
@@ -110,9 +111,16 @@ class ExchangeOptions(Strict):
     """An exchange-DB feed has no options of its own (the table is the spec's `table`); any key is an error."""
 
 
+# More connections than this is no licence limit worth declaring, and one pull's threads would crowd its worker.
+MAX_CONNECTIONS = 32
+
+
 class ApiOptions(Strict):
     dataset: str | None = None  # the platform's dataset name; the feed's table when unset
     page_size: Annotated[int, Field(gt=0)] | None = None
+    # Pages in flight at once while pulling this feed; the pull holds this many of its platform's
+    # connections (at most `platform.connections`). 1 walks the pages one by one.
+    concurrency: Annotated[int, Field(ge=1, le=MAX_CONNECTIONS)] = 1
 
 
 class FileOptions(Strict):
@@ -136,6 +144,29 @@ class FileOptions(Strict):
 _OPTIONS: dict[str, type[Strict]] = {"exchange_db": ExchangeOptions, "api": ApiOptions, "files": FileOptions}
 
 
+class Platform(Strict):
+    """The upstream system a feed is pulled from, and how many connections its licence allows at once
+    (a data-sharing platform grants N concurrent connections per licensee). Feeds naming one platform
+    share its limit: under Celery it is the slots of the platform's Airflow pool, and each pull takes
+    as many slots as it opens connections."""
+
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=50)]
+    connections: Annotated[int, Field(ge=1, le=MAX_CONNECTIONS)]
+
+    @property
+    def pool(self) -> str:
+        return f"platform_{self.name}"
+
+
+# The platform of a feed that names none: one per channel (one exchange database, one sharing
+# platform behind DATAFACTORY_API_URL, one landing area).
+DEFAULT_PLATFORMS = {
+    "exchange_db": Platform(name="exchange_db", connections=4),
+    "api": Platform(name="sharing_platform", connections=4),
+    "files": Platform(name="landing", connections=4),
+}
+
+
 class SourceSpec(Strict):
     name: str
     description: str = ""
@@ -149,6 +180,9 @@ class SourceSpec(Strict):
     suite: str = ""  # the GE suite in expectations/; the feed's name when unset
     renames: dict[str, str] = Field(default_factory=dict)  # known upstream name -> spec column name
     options: ExchangeOptions | ApiOptions | FileOptions = Field(default_factory=ExchangeOptions)
+    # The system the feed is pulled from and its connection limit; unset, the channel's default (filled in
+    # before validation, so this factory only serves a spec whose channel is already an error).
+    platform: Platform = Field(default_factory=lambda: DEFAULT_PLATFORMS["exchange_db"])
     # Re-read this far behind the watermark to catch late rows.
     watermark_lookback_hours: Annotated[float, Field(ge=0)] = 6.0
     # ± share of the previous incremental run's rows before the volume check warns.
@@ -170,6 +204,8 @@ class SourceSpec(Strict):
         options = value.get("options")
         if model is not None and (options is None or isinstance(options, dict)):
             value = {**value, "options": model.model_validate(options or {})}
+        if value.get("platform") is None and value.get("channel") in DEFAULT_PLATFORMS:
+            value = {**value, "platform": DEFAULT_PLATFORMS[value["channel"]]}
         return {**value, "suite": value.get("suite") or value.get("name", "")}
 
     @model_validator(mode="after")
@@ -188,13 +224,25 @@ class SourceSpec(Strict):
                 raise ValueError(f"renames: {old!r} maps to {new!r}, which is not declared under columns")
         if self.columns[self.watermark_column].kind not in ("timestamp", "date"):
             raise ValueError(f"watermark column {self.watermark_column!r} must be a timestamp or date")
+        if self.pull_connections > self.platform.connections:
+            raise ValueError(
+                f"options.concurrency: {self.pull_connections} exceeds the {self.platform.connections} "
+                f"connection(s) platform {self.platform.name!r} allows"
+            )
         return self
+
+    @property
+    def pull_connections(self) -> int:
+        """Connections one pull of this feed opens at most (its slots in the platform's pool)."""
+        return self.options.concurrency if isinstance(self.options, ApiOptions) else 1
 
     def revised(self, **changes: Any) -> SourceSpec:
         """A copy with some fields changed, validated again (options follow a changed channel)."""
         data = self.model_dump(by_alias=True, exclude_unset=True)
-        if "channel" in changes and "options" not in changes:
-            data.pop("options")
+        if "channel" in changes:  # another channel reaches another system
+            for follows in ("options", "platform"):
+                if follows not in changes:
+                    data.pop(follows, None)
         return SourceSpec.model_validate({**data, **changes})
 
     @property
@@ -208,3 +256,19 @@ class SourceSpec(Strict):
     def kinds(self) -> dict[str, str]:
         """Column name -> kind, for code that needs only the kind."""
         return {name: column.kind for name, column in self.columns.items()}
+
+
+def platforms(specs: Iterable[SourceSpec]) -> dict[str, Platform]:
+    """Each platform the feeds are pulled from, by name. Feeds naming one platform must declare the same
+    connection limit (it is one licence): a disagreement is a ValueError naming the feeds."""
+    found: dict[str, Platform] = {}
+    declared_by: dict[str, str] = {}
+    for spec in specs:
+        known = found.setdefault(spec.platform.name, spec.platform)
+        declared_by.setdefault(spec.platform.name, spec.name)
+        if known != spec.platform:
+            raise ValueError(
+                f"platform {spec.platform.name!r}: {spec.name} declares {spec.platform.connections} connection(s), "
+                f"{declared_by[spec.platform.name]} declares {known.connections}"
+            )
+    return found
