@@ -196,5 +196,5 @@ def test_a_column_arrow_cannot_type_falls_back_to_json(settings):
     engine.dispose()
     with PlatformApi(url, KEY, SECRET) as api:
         channel = ApiChannel(api.url, KEY, SECRET, backoff=FAST)
-        (frame, meta), _ = channel._page("mixed", {"until": "2026-11-02", "limit": 10})
-    assert frame["v"].tolist() == [1, "x"] and meta["total"] == 2 and meta["next_cursor"] is None
+        page = channel._page("mixed", {"until": "2026-11-02", "limit": 10})
+    assert page.frame["v"].tolist() == [1, "x"] and page.meta["total"] == 2 and page.meta["next_cursor"] is None

@@ -4,14 +4,20 @@
 - `GET /api/v1/datasets/<name>/records?since=&until=&cursor=&limit=` pages through the records
   with since < updated_at < until, ordered by (updated_at, record sequence), with a keyset cursor.
   Each row carries `_seq`, the platform's record sequence; the first page carries `total`.
+- A page map for clients that read pages in parallel: the first page asked with `page_map=1` also
+  carries `page_cursors`, the cursor that starts each following page (the key of every `limit`-th
+  record of the window), so page k can be asked for without reading page k-1 first. Each page is
+  still an ordinary cursor page: its `next_cursor` is the map's next cursor while nothing changed.
+- Counts the record requests it is answering at once, and the most it answered at once
+  (`stats.in_flight`, `stats.max_in_flight`): what a licence's connection limit is about.
 - Rate limit per app key (token bucket, renewed tokens share it): 429 with Retry-After.
 - Injected faults, decided by a seeded generator: 5xx answers, requests that hang past the client's
   timeout, slow pages, and pages that repeat the previous page's tail (an inclusive-cursor bug).
 - Compressed pages, as real data-sharing platforms serve them: JSON is gzip-compressed when the client
   sends `Accept-Encoding: gzip` (requests does by default); a client that sends
   `Accept: application/vnd.apache.arrow.stream` gets the page as an Arrow IPC stream (LZ4-compressed
-  buffers; `total` and `next_cursor` in the schema metadata under `page`), unless a column cannot be
-  typed as one Arrow type (then JSON, which says so in its Content-Type).
+  buffers; `total`, `next_cursor` and `page_cursors` in the schema metadata under `page`), unless a
+  column cannot be typed as one Arrow type (then JSON, which says so in its Content-Type).
 """
 
 from __future__ import annotations
@@ -58,7 +64,17 @@ class ApiStats:
     throttled: int = 0
     unauthorized: int = 0
     rows_served: int = 0
+    in_flight: int = 0  # record requests being answered now
+    max_in_flight: int = 0
     by_status: dict[int, int] = field(default_factory=dict)
+
+
+class PlatformError(Exception):
+    """A request the platform answers with an error status instead of a page."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
 
 
 class _Bucket:
@@ -182,7 +198,13 @@ class PlatformApi:
     def datasets(self) -> set[str]:
         return {t for t in sa.inspect(self.engine).get_table_names() if not t.startswith("_")}
 
-    def page(self, dataset: str, since: str | None, until: str, cursor: str | None, limit: int) -> dict:
+    def page(
+        self, dataset: str, since: str | None, until: str, cursor: str | None, limit: int, page_map: bool = False
+    ) -> dict:
+        """One page of the window after `cursor`; the first page (no cursor) carries `total`, and the
+        page map when asked. PlatformError for what the platform refuses."""
+        if dataset not in self.datasets():
+            raise PlatformError(404, f"unknown dataset {dataset}")
         window = "updated_at < :until" + (" AND updated_at > :since" if since else "")
         params: dict[str, object] = {"until": until, "since": since, "n": limit}
         after = ""
@@ -203,6 +225,18 @@ class PlatformApi:
             repeated: list[list] = []
             if not cursor:
                 body["total"] = conn.execute(sa.text(f"SELECT count(*) FROM {table} WHERE {window}"), params).scalar()
+                if page_map:
+                    body["page_cursors"] = [
+                        encode_cursor(stamp, seq)
+                        for stamp, seq in conn.execute(
+                            sa.text(
+                                "SELECT updated_at, _seq FROM (SELECT updated_at, rowid AS _seq, "
+                                f"row_number() OVER (ORDER BY updated_at, rowid) AS n FROM {table} WHERE {window}) "
+                                "WHERE n % :n = 0 ORDER BY n"
+                            ),
+                            params,
+                        )
+                    ]
             elif self.repeat():
                 back = conn.execute(
                     sa.text(
@@ -233,7 +267,7 @@ def arrow_page(body: dict) -> bytes | None:
         return None
     if any(pa.types.is_binary(a.type) or pa.types.is_large_binary(a.type) for a in arrays):
         return None
-    meta = {k: body[k] for k in ("total", "next_cursor") if k in body}
+    meta = {k: body[k] for k in ("total", "next_cursor", "page_cursors") if k in body}
     table = pa.Table.from_arrays(arrays, names=columns).replace_schema_metadata({"page": json.dumps(meta)})
     sink = pa.BufferOutputStream()
     options = pa.ipc.IpcWriteOptions(compression="lz4")
@@ -290,6 +324,16 @@ class _Handler(BaseHTTPRequestHandler):
         api = self.api
         with api._lock:
             api.stats.requests += 1
+            api.stats.in_flight += 1
+            api.stats.max_in_flight = max(api.stats.max_in_flight, api.stats.in_flight)
+        try:
+            self._records()
+        finally:
+            with api._lock:
+                api.stats.in_flight -= 1
+
+    def _records(self) -> None:
+        api = self.api
         url = urlparse(self.path)
         parts = url.path.strip("/").split("/")
         if len(parts) != 5 or parts[:3] != ["api", "v1", "datasets"] or parts[4] != "records":
@@ -319,15 +363,15 @@ class _Handler(BaseHTTPRequestHandler):
             with api._lock:
                 api.stats.slow += 1
             time.sleep(api.faults.slow_s)
-        dataset = parts[3]
-        if dataset not in api.datasets():
-            return self._send(404, {"error": f"unknown dataset {dataset}"})
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
         if "until" not in query:
             return self._send(400, {"error": "until is required"})
         try:
             limit = max(1, min(MAX_PAGE, int(query.get("limit", 1000))))
-            body = api.page(dataset, query.get("since"), query["until"], query.get("cursor"), limit)
+            page_map = query.get("page_map") == "1"
+            body = api.page(parts[3], query.get("since"), query["until"], query.get("cursor"), limit, page_map)
+        except PlatformError as exc:
+            return self._send(exc.status, {"error": str(exc)})
         except (ValueError, json.JSONDecodeError) as exc:
             return self._send(400, {"error": f"bad request: {exc}"})
         return self._send(200, body)
