@@ -11,7 +11,8 @@ from datafactory.airflow.operators import QualityReportOperator
 from datafactory.partitioning import region_column
 from datafactory.quality.references import conform_after
 from datafactory.settings import load_settings
-from datafactory.specs import ProductSpec, load_models, load_products, load_sources
+from datafactory.specs import ProductSpec, SourceSpec, load_models, load_products, load_sources
+from datafactory.specs.feed import platforms
 
 START = datetime(2026, 1, 1)
 DEFAULT_ARGS: dict[str, Any] = {"owner": "datafactory", "retries": 2, "retry_delay": timedelta(minutes=1)}
@@ -52,10 +53,14 @@ def _ingest_dag(sources: list[str]) -> DAG:
     ) as dag:
         conformed, conform_entry = [], {}
         specs = load_sources(load_settings().repo)
+        platforms(specs.values())  # feeds of one platform agree on its limit, or the DAG does not load
         for source in sources:
+            platform = specs[source].platform
             with TaskGroup(group_id=source):
-
-                @task(task_id="pull")
+                # Under a scheduler, the platform's pool keeps the pulls running at once within its
+                # connection limit: each holds as many slots as it opens connections. (dag.test()
+                # ignores pools and runs one task at a time.)
+                @task(task_id="pull", pool=platform.pool, pool_slots=specs[source].pull_connections)
                 def pull_feed(name: str, **context) -> dict:
                     from datafactory.airflow.tasks import pull
 
@@ -212,6 +217,27 @@ def _publish_dag(spec: ProductSpec) -> DAG:
             stage("promote", outlets=[product_asset(product)]),
         )
     return dag
+
+
+def pools(specs: dict[str, SourceSpec]) -> dict[str, tuple[int, str]]:
+    """The Airflow pool of each platform the feeds are pulled from: name -> (slots, description)."""
+    found = {}
+    for platform in platforms(specs.values()).values():
+        feeds = sorted(name for name, spec in specs.items() if spec.platform.name == platform.name)
+        about = f"pulls from {platform.name}: {platform.connections} connection(s) at once; feeds {', '.join(feeds)}"
+        found[platform.pool] = (platform.connections, about)
+    return found
+
+
+def ensure_pools() -> dict[str, int]:
+    """Creates or updates the platforms' pools in the Airflow metadata DB (idempotent): a scheduler
+    leaves a task whose pool does not exist unscheduled. Returns pool -> slots."""
+    from airflow.models.pool import Pool
+
+    wanted = pools(load_sources(load_settings().repo))
+    for name, (slots, about) in wanted.items():
+        Pool.create_or_update_pool(name, slots, about, include_deferred=False)
+    return {name: slots for name, (slots, _) in wanted.items()}
 
 
 def build_dags() -> dict[str, DAG]:
