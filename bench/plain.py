@@ -1,9 +1,10 @@
 """The factory's DAGs executed as plain function calls, without Airflow: each task's own callable,
-called in dependency order with its upstream results, each in a forked child so its wall time and
-peak RSS are its own. Mapped tasks are called once per element; operators that are not Python
-callables (the human approval of a product version) are waits, not work, and are left out. This is
-the baseline that the benchmark compares Airflow's orchestration against: the same work, minus the
-scheduler, the metadata DB, XCom and the task runner.
+called in dependency order with its upstream results, all in one process, as `datafactory run` runs
+every DAG's tasks in one process; a thread samples the resident set, so each task's peak is known.
+Mapped tasks are called once per element; operators that are not Python callables (the human
+approval of a product version) are waits, not work, and are left out. This is the baseline that the
+benchmark compares Airflow's orchestration against: the same work, minus the scheduler, the metadata
+DB, XCom and the task runner.
 
 Usage (what bench_e2e.py runs in a fresh process): python -m bench.plain DATE DAG_ID [DAG_ID ...]
 Prints one JSON line per task: dag, task, map_index, seconds, max_rss_mb, result.
@@ -12,13 +13,13 @@ Prints one JSON line per task: dag, task, map_index, seconds, max_rss_mb, result
 from __future__ import annotations
 
 import json
-import os
-import pickle
 import resource
 import sys
+import threading
 import time
 from collections import defaultdict
 from datetime import UTC, date, datetime
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -53,31 +54,40 @@ def _resolve(value: Any, results: dict[str, Any]) -> Any:
     return value
 
 
-def _in_child(call) -> tuple[Any, float, float]:
-    """Runs `call()` in a forked child; returns (result, seconds, child's peak RSS in MB)."""
-    read, write = os.pipe()
+class ResidentPeak:
+    """The process's resident set, sampled every 0.1 s by a thread; `take()` returns the peak since the
+    last take in MB. Both benchmark paths run their tasks in one process and measure it this way."""
+
+    def __init__(self) -> None:
+        self.peak = 0.0
+        self._stop = threading.Event()
+        threading.Thread(target=self._sample, daemon=True).start()
+
+    @staticmethod
+    def now() -> float:
+        return int(Path("/proc/self/statm").read_text().split()[1]) * resource.getpagesize() / 2**20
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.1):
+            self.peak = max(self.peak, self.now())
+
+    def take(self) -> float:
+        peak, self.peak = max(self.peak, self.now()), 0.0
+        return peak
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+def _timed(call, rss: ResidentPeak) -> tuple[Any, float, float]:
+    """Runs `call()` in this process; returns (result, seconds, peak RSS in MB while it ran)."""
+    rss.take()
     started = time.perf_counter()
-    pid = os.fork()
-    if pid == 0:  # child: run, send the pickled outcome, exit without cleanup handlers
-        os.close(read)
-        try:
-            payload = pickle.dumps(("ok", call()))
-        except BaseException as exc:  # report every failure to the parent
-            payload = pickle.dumps(("error", f"{exc.__class__.__name__}: {exc}"))
-        with os.fdopen(write, "wb") as out:
-            out.write(payload)
-        os._exit(0)
-    os.close(write)
-    with os.fdopen(read, "rb") as inp:
-        data = inp.read()
-    _, status, usage = os.wait4(pid, 0)
-    seconds = time.perf_counter() - started
-    if not data:
-        raise TaskFailedError(f"child exited with status {status} and no result")
-    kind, value = pickle.loads(data)
-    if kind == "error":
-        raise TaskFailedError(value)
-    return value, seconds, usage.ru_maxrss / 1024
+    try:
+        result = call()
+    except Exception as exc:
+        raise TaskFailedError(f"{exc.__class__.__name__}: {exc}") from exc
+    return result, time.perf_counter() - started, rss.take()
 
 
 def task_order(dag) -> list:
@@ -89,7 +99,7 @@ def task_order(dag) -> list:
     return [dag.get_task(task_id) for task_id in TopologicalSorter(graph).static_order()]
 
 
-def run_dag(dag, day: date, emit) -> dict[str, Any]:
+def run_dag(dag, day: date, emit, rss: ResidentPeak) -> dict[str, Any]:
     """Every task of `dag` in topological order; `emit(record)` gets one record per task call."""
     results: dict[str, Any] = {}
     for task in task_order(dag):
@@ -101,7 +111,7 @@ def run_dag(dag, day: date, emit) -> dict[str, Any]:
             outputs = []
             for index, value in enumerate(values):
                 kwargs = {**fixed, name: value}
-                output = _call(dag.dag_id, task, task.python_callable, (), kwargs, context, emit, index)
+                output = _call(dag.dag_id, task, task.python_callable, (), kwargs, context, emit, index, rss)
                 outputs.append(output)
             results[task.task_id] = outputs
             continue
@@ -113,13 +123,13 @@ def run_dag(dag, day: date, emit) -> dict[str, Any]:
             continue
         args = _resolve(list(task.op_args), results)
         kwargs = _resolve(dict(task.op_kwargs), results)
-        results[task.task_id] = _call(dag.dag_id, task, task.python_callable, args, kwargs, context, emit, -1)
+        results[task.task_id] = _call(dag.dag_id, task, task.python_callable, args, kwargs, context, emit, -1, rss)
     return results
 
 
-def _call(dag_id, task, function, args, kwargs, context, emit, map_index: int) -> Any:
+def _call(dag_id, task, function, args, kwargs, context, emit, map_index: int, peak: ResidentPeak) -> Any:
     try:
-        output, seconds, rss = _in_child(lambda: function(*args, **kwargs, **context))
+        output, seconds, rss = _timed(lambda: function(*args, **kwargs, **context), peak)
     except TaskFailedError as exc:
         raise TaskFailedError(f"{dag_id}.{task.task_id}[{map_index}]: {exc}") from exc
     emit(
@@ -135,7 +145,7 @@ def _call(dag_id, task, function, args, kwargs, context, emit, map_index: int) -
     return output
 
 
-# Imported once in the driver, so forked tasks share them, as tasks share one process under dag.test().
+# Imported once before the first task, as the Airflow path imports them before its first DAG.
 WARM_MODULES = (
     "pandas",
     "pyarrow.parquet",
@@ -160,9 +170,11 @@ def main(argv: list[str]) -> int:
         importlib.import_module(module)
     day = date.fromisoformat(argv[0])
     dags = build_dags()
+    rss = ResidentPeak()
     with simulated_platform():  # the sharing platform's API, as `datafactory run` serves it
         for dag_id in argv[1:]:
-            run_dag(dags[dag_id], day, lambda record: print(json.dumps(record, default=str), flush=True))
+            run_dag(dags[dag_id], day, lambda record: print(json.dumps(record, default=str), flush=True), rss)
+    rss.stop()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"driver_max_rss_mb": round(peak, 1)}), flush=True)
     return 0
