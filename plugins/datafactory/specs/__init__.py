@@ -3,6 +3,7 @@ objects. Each loader raises `SpecError` with one `path: field: problem` line."""
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -41,11 +42,21 @@ __all__ = [
 ]
 
 
-def read_yaml(path: Path) -> dict[str, Any]:
+# libyaml's parser where PyYAML was built with it: the same documents, several times faster, which every
+# task pays when it loads the specs.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def read_text(path: Path) -> str:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(f"{path}: cannot read: {exc}") from exc
+
+
+def parse_yaml(path: Path, text: str) -> dict[str, Any]:
+    try:
+        data = yaml.load(text, Loader=_YAML_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
@@ -55,10 +66,23 @@ def read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
+def read_yaml(path: Path) -> dict[str, Any]:
+    return parse_yaml(path, read_text(path))
+
+
 def load_named(path: Path, model: Callable[[dict[str, Any]], T], field: str = "name") -> T:
-    """A YAML spec validated by `model`, whose `field` must equal the file's stem (one file, one name)."""
+    """A YAML spec validated by `model`, whose `field` must equal the file's stem (one file, one name).
+    Specs are frozen, so each file content is parsed and validated once per process (keyed by the text
+    itself, not by a timestamp that can miss a quick edit): every task of a run loads the specs, and a
+    hundred mapped tasks would otherwise parse every file a hundred times."""
+    return _load_named(str(path), read_text(path), model, field)
+
+
+@functools.lru_cache(maxsize=512)
+def _load_named(where: str, text: str, model: Callable[[dict[str, Any]], T], field: str) -> T:
+    path = Path(where)
     try:
-        spec = model(read_yaml(path))
+        spec = model(parse_yaml(path, text))
     except ValidationError as exc:
         raise spec_error(path, exc) from exc
     named = getattr(spec, field)
@@ -107,9 +131,15 @@ def load_products(repo: Path) -> dict[str, ProductSpec]:
 
 def load_suite(repo: Path, suite: str) -> SuiteSpec:
     path = repo / "expectations" / f"{suite}.json"
+    return _load_suite(str(path), read_text(path))
+
+
+@functools.lru_cache(maxsize=256)
+def _load_suite(where: str, text: str) -> SuiteSpec:
+    path = Path(where)
     try:
-        return SuiteSpec.model_validate(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, json.JSONDecodeError) as exc:
+        return SuiteSpec.model_validate(json.loads(text))
+    except json.JSONDecodeError as exc:
         raise SpecError(f"{path}: {exc}") from exc
     except ValidationError as exc:
         raise spec_error(path, exc) from exc
