@@ -62,3 +62,12 @@ def test_every_dag_says_why_it_is_paused_on_the_embedded_default(dagbag):
 def test_only_the_report_task_carries_an_extra_link(dagbag):
     linked = {f"{d}.{t.task_id}" for d, dag in dagbag.dags.items() for t in dag.tasks if t.operator_extra_links}
     assert linked == {"ingest_returned_data.quality_report"}
+
+
+def test_every_task_pushes_one_xcom_not_one_per_key(dagbag):
+    """A `-> dict` TaskFlow task infers multiple_outputs and pushes each key as an XCom of its own: one
+    execution-API request per key, on each of the ~170 tasks of a run. Nothing reads the keys alone."""
+    tasks = [(dag_id, t) for dag_id, dag in dagbag.dags.items() for t in dag.tasks]
+    decorated = [(dag_id, t) for dag_id, t in tasks if hasattr(t, "multiple_outputs")]
+    assert len(decorated) > len(dagbag.dags)  # every DAG has TaskFlow tasks
+    assert [f"{d}.{t.task_id}" for d, t in decorated if t.multiple_outputs] == []

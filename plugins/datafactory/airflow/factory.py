@@ -17,6 +17,9 @@ from datafactory.specs.feed import platforms
 START = datetime(2026, 1, 1)
 DEFAULT_ARGS: dict[str, Any] = {"owner": "datafactory", "retries": 2, "retry_delay": timedelta(minutes=1)}
 INGEST_DAG = "ingest_returned_data"
+# A task annotated `-> dict` would push every key as an XCom of its own besides the whole value (TaskFlow
+# infers multiple_outputs); each push is a request to the execution API. Downstream reads only the whole.
+ONE_XCOM: dict[str, Any] = {"multiple_outputs": False}
 EMBEDDED_NOTE = (
     "\n\n*Paused?* On the embedded default no scheduler runs: Airflow shows the DAG paused, and "
     "`datafactory run` runs it for each business date with `dag.test()` (the date is in the run's conf). "
@@ -60,13 +63,13 @@ def _ingest_dag(sources: list[str]) -> DAG:
                 # Under a scheduler, the platform's pool keeps the pulls running at once within its
                 # connection limit: each holds as many slots as it opens connections. (dag.test()
                 # ignores pools and runs one task at a time.)
-                @task(task_id="pull", pool=platform.pool, pool_slots=specs[source].pull_connections)
+                @task(task_id="pull", pool=platform.pool, pool_slots=specs[source].pull_connections, **ONE_XCOM)
                 def pull_feed(name: str, **context) -> dict:
                     from datafactory.airflow.tasks import pull
 
                     return pull(name, context)
 
-                @task(task_id="conform", outlets=[conformed_asset(source)])
+                @task(task_id="conform", outlets=[conformed_asset(source)], **ONE_XCOM)
                 def conform_feed(name: str, pulled: dict, **context) -> dict:
                     from datafactory.airflow.context import run_date
                     from datafactory.airflow.tasks import conform
@@ -126,14 +129,14 @@ def _conform_by_region(source: str, pulled: Any) -> tuple[Any, Any]:
 
         return split_regions(name, context)
 
-    @task(task_id="conform_region", map_index_template="{{ region }}")
+    @task(task_id="conform_region", map_index_template="{{ region }}", **ONE_XCOM)
     def conform_one(name: str, region: str, **context) -> dict:
         from datafactory.airflow.tasks import conform_region
 
         context["region"] = region  # labels the mapped task instance in the UI
         return conform_region(name, region, context)
 
-    @task(task_id="conform", outlets=[conformed_asset(source)])
+    @task(task_id="conform", outlets=[conformed_asset(source)], **ONE_XCOM)
     def assemble(name: str, regions: list[str], done: list[dict], **context) -> dict:
         from datafactory.airflow.context import run_date
         from datafactory.airflow.tasks import assemble_regions
@@ -164,7 +167,7 @@ def _train_dag(scenario: str, inputs: list[str]) -> DAG:
         ),
     ) as dag:
 
-        @task(task_id="train_register_promote", outlets=[model_asset(scenario)])
+        @task(task_id="train_register_promote", outlets=[model_asset(scenario)], **ONE_XCOM)
         def train_model(**context) -> dict:
             from datafactory.airflow.tasks import train
 
@@ -200,7 +203,7 @@ def _publish_dag(spec: ProductSpec) -> DAG:
     ) as dag:
 
         def stage(step: str, **kwargs: Any):
-            @task(task_id=step, **kwargs)
+            @task(task_id=step, **ONE_XCOM, **kwargs)
             def run_stage(**context) -> dict:
                 from datafactory.airflow.tasks import publish
 
