@@ -213,16 +213,16 @@ class PlatformApi:
             after = " AND (updated_at > :cu OR (updated_at = :cu AND rowid > :cr))"
         table = f'"{dataset}"'
         with self.engine.connect() as conn:
-            result = conn.execute(
-                sa.text(
-                    f"SELECT rowid AS _seq, * FROM {table} WHERE {window}{after} ORDER BY updated_at, rowid LIMIT :n"
-                ),
+            # The page through the sqlite3 cursor itself: plain tuples, half the cost of SQLAlchemy rows
+            # (the simulated platform should not be what an API pull waits for).
+            result = conn.connection.driver_connection.execute(
+                f"SELECT rowid AS _seq, * FROM {table} WHERE {window}{after} ORDER BY updated_at, rowid LIMIT :n",
                 params,
             )
-            columns = list(result.keys())
-            rows = [list(r) for r in result]
+            columns = [d[0] for d in result.description]
+            rows = result.fetchall()
             body: dict[str, object] = {"columns": columns}
-            repeated: list[list] = []
+            repeated: list = []
             if not cursor:
                 body["total"] = conn.execute(sa.text(f"SELECT count(*) FROM {table} WHERE {window}"), params).scalar()
                 if page_map:
@@ -284,11 +284,13 @@ class _Handler(BaseHTTPRequestHandler):
         return
 
     def _send(self, status: int, payload: dict, headers: dict[str, str] | None = None) -> None:
-        body, kind = json.dumps(payload, ensure_ascii=False, default=str).encode(), JSON_TYPE
+        stream = None
         if status == 200 and "rows" in payload and ARROW_STREAM in (self.headers.get("Accept") or ""):
             stream = arrow_page(payload)
-            if stream is not None:
-                body, kind = stream, ARROW_STREAM
+        if stream is not None:
+            body, kind = stream, ARROW_STREAM
+        else:  # JSON only when it is what goes out (it costs more than the Arrow page)
+            body, kind = json.dumps(payload, ensure_ascii=False, default=str).encode(), JSON_TYPE
         headers = dict(headers or {})
         accepted = {e.split(";")[0].strip() for e in (self.headers.get("Accept-Encoding") or "").split(",")}
         if kind == JSON_TYPE and len(body) >= GZIP_FROM and "gzip" in accepted:
