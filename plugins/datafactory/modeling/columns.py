@@ -4,6 +4,7 @@ constants, leakage suspects), and the one way every model sees them. Pure."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -14,6 +15,7 @@ MAX_LEVELS = 60  # a text column with more distinct values than this looks like 
 LEAK_LIMIT = 0.98  # a single feature with AUC (or |corr|) above this nearly is the target
 LEAK_SAMPLE = 50_000  # training rows the leakage check reads: plenty for a statistic that high
 MIN_ROWS_FOR_ROLES = 20  # below this, uniqueness says nothing
+PROBE_ROWS = 20_000  # values checked first for a fraction, a repeat, or words (see _probe)
 ID_NAME = re.compile(
     r"(^|[_\s.])(id|no|nr|num|number|key|index|idx|uuid|guid|seq)$|^(id|index|idx|unnamed: ?\d+)$", re.I
 )
@@ -41,20 +43,36 @@ class FeatureSchema:
         levels = {c: tuple(sorted(as_text(frame[c]).unique())) for c in self.categorical}
         return FeatureSchema(self.numeric, self.categorical, levels)
 
-    def external(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """The model's public input: numbers as float64, categories as text. This is the signature."""
+    def external(self, frame: pd.DataFrame, rows: np.ndarray | None = None) -> pd.DataFrame:
+        """The model's public input: numbers as float64, categories as text. This is the signature.
+        `rows` (positions) picks rows on the way, indexed 0..n-1; without it every row, keeping the index."""
+        return self._inputs(frame, rows, lambda name, text: text)
+
+    def matrix(self, frame: pd.DataFrame, rows: np.ndarray | None = None) -> pd.DataFrame:
+        """What the estimators fit on: float64 numbers and pandas categoricals with fixed levels."""
+        return self._inputs(frame, rows, self._category)
+
+    def _category(self, name: str, text: np.ndarray) -> pd.Categorical:
+        """Text as a categorical with the training levels; missing and unseen levels are missing."""
+        return pd.Categorical(np.where(text == MISSING, None, text), categories=self.levels.get(name, ()))
+
+    def _inputs(self, frame: pd.DataFrame, rows: np.ndarray | None, category: Callable) -> pd.DataFrame:
+        """The numbers are written straight into one C-ordered float64 block (rows x features): no
+        per-column frames to consolidate, no second copy to pick rows, and a LightGBM Dataset reads
+        the block as it is."""
         missing = [c for c in self.names if c not in frame.columns]
         if missing:
             raise KeyError(f"input lacks the model's columns: {', '.join(missing)}")
-        out = {c: pd.to_numeric(frame[c], errors="coerce").astype("float64") for c in self.numeric}
-        out.update({c: as_text(frame[c]) for c in self.categorical})
-        return pd.DataFrame(out, index=frame.index)[self.names]
-
-    def matrix(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """What the estimators fit on: float64 numbers and pandas categoricals with fixed levels."""
-        out = self.external(frame)
-        for c in self.categorical:
-            out[c] = pd.Categorical(out[c].where(out[c] != MISSING), categories=list(self.levels.get(c, ())))
+        count = len(frame) if rows is None else len(rows)
+        block = np.empty((count, len(self.numeric)), dtype=np.float64)
+        for j, name in enumerate(self.numeric):
+            values = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+            block[:, j] = values if rows is None else values[rows]
+        index = frame.index if rows is None else pd.RangeIndex(count)
+        out = pd.DataFrame(block, columns=list(self.numeric), index=index, copy=False)
+        for name in self.categorical:
+            column = frame[name] if rows is None else frame[name].iloc[rows]
+            out[name] = category(name, as_text(column).to_numpy(dtype=object))
         return out
 
 
@@ -68,14 +86,26 @@ def as_text(column: pd.Series) -> pd.Series:
     return text.where(text != "", MISSING)
 
 
+def _probe(values: pd.Series) -> pd.Series:
+    """A fixed random subset of a column's values. A fraction or a repeat found in it is one in the
+    whole column, so it settles most columns exactly without hashing every row."""
+    if len(values) <= PROBE_ROWS:
+        return values
+    return values.iloc[np.sort(np.random.default_rng(0).choice(len(values), PROBE_ROWS, replace=False))]
+
+
+def _whole(values: pd.Series) -> bool:
+    return pd.api.types.is_integer_dtype(values) or bool((values % 1 == 0).all())
+
+
 def identifier_reason(name: str, column: pd.Series) -> str | None:
     """Why a column identifies rows rather than describing them, or None."""
     values = column.dropna()
     if len(values) < MIN_ROWS_FOR_ROLES or pd.api.types.is_bool_dtype(column):
         return None
+    probe = _probe(values)
     if pd.api.types.is_numeric_dtype(column):
-        whole = pd.api.types.is_integer_dtype(column) or bool((values % 1 == 0).all())
-        if not whole or not values.is_unique:
+        if not (_whole(probe) and probe.is_unique) or not (_whole(values) and values.is_unique):
             return None
         ints = values.astype("int64")
         if int(ints.max()) - int(ints.min()) + 1 == len(values):
@@ -87,11 +117,14 @@ def identifier_reason(name: str, column: pd.Series) -> str | None:
         return None
     if pd.api.types.is_datetime64_any_dtype(column):
         return None
-    distinct = values.nunique()
-    text = values.astype(str)
+    distinct = values.nunique() if probe.is_unique else None  # a repeat in the probe: not unique per row
     if distinct == len(values):
         return "an identifier (a different value on every row)"
-    if distinct > MAX_LEVELS and distinct > 0.5 * len(values) and text.str.count(r"\s+").mean() >= 3:
+    text = probe.astype(str)  # words and length per value are averages: the probe estimates them closely
+    if text.str.count(r"\s+").mean() < 3:
+        return None
+    distinct = values.nunique() if distinct is None else distinct
+    if distinct > MAX_LEVELS and distinct > 0.5 * len(values):
         return f"free text ({distinct} distinct values, {text.str.len().mean():.0f} characters on average)"
     return None
 
@@ -142,18 +175,6 @@ def infer_schema(
     return FeatureSchema(tuple(numeric), tuple(categorical)), ignored
 
 
-def _auc(y: np.ndarray, v: np.ndarray) -> float:
-    """Mann-Whitney AUC of a score against a 0/1 label (ties count half)."""
-    from scipy.stats import rankdata
-
-    positives = y == 1
-    n1, n0 = int(positives.sum()), int((~positives).sum())
-    if n1 == 0 or n0 == 0:
-        return 0.5
-    ranks = rankdata(v)
-    return float((ranks[positives].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
-
-
 def _as_numbers(column: pd.Series, y: np.ndarray) -> np.ndarray | None:
     """Numbers for the leakage check: missing values rank lowest; a category is its level's mean target
     (only for categories with few levels, where that mean is not just memorising rows)."""
@@ -176,6 +197,8 @@ def leak_strength(values: np.ndarray, y: np.ndarray, kind: str) -> tuple[float, 
     """How nearly one feature alone gives the target: (strength in 0..1, what was measured).
     binary: AUC either way round; ordinal: the mean AUC over the cumulative cuts (y >= k);
     regression: the larger of |Pearson| and |Spearman| correlation."""
+    from datafactory.modeling.metrics import rank_auc  # scikit-learn stays out of a light import of this module
+
     if kind == "regression":
         if np.std(values) == 0 or np.std(y) == 0:
             return 0.0, "|corr|"
@@ -184,9 +207,9 @@ def leak_strength(values: np.ndarray, y: np.ndarray, kind: str) -> tuple[float, 
         return max(pearson, spearman), "|corr|"
     if kind == "ordinal":
         cuts = np.unique(y)[1:]
-        auc = float(np.mean([_auc((y >= k).astype(int), values) for k in cuts])) if len(cuts) else 0.5
+        auc = float(np.mean([rank_auc((y >= k).astype(int), values) for k in cuts])) if len(cuts) else 0.5
     else:
-        auc = _auc(y, values)
+        auc = rank_auc(y, values)
     return max(auc, 1 - auc), "AUC"
 
 

@@ -82,6 +82,11 @@ class Family:
     def evaluate(self, y: np.ndarray, outputs: pd.DataFrame, config: TrainingConfig) -> dict[str, float]:
         raise NotImplementedError
 
+    def metric(self, name: str, y: np.ndarray, outputs: pd.DataFrame, config: TrainingConfig) -> float:
+        """One metric, as `evaluate` gives it; families override it where a cheaper exact form exists
+        (the holdout bootstrap asks for it a hundred times)."""
+        return self.evaluate(y, outputs, config)[name]
+
     def label_warnings(self, y: np.ndarray, validation: pd.DataFrame | None, config: TrainingConfig) -> list[str]:
         """Warnings about how the target is coded, read on validation outputs (none by default)."""
         return []

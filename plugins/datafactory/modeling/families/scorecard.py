@@ -26,7 +26,7 @@ from datafactory.modeling.families.base import (
     with_importance,
 )
 from datafactory.modeling.families.binary import fit_logistic
-from datafactory.modeling.metrics import ranking_metrics
+from datafactory.modeling.metrics import rank_auc, ranking_metrics
 from datafactory.modeling.plots import roc_svg
 from datafactory.modeling.woe import BinningRules, FeatureBinning, fit_binnings
 from datafactory.specs.model import ScorecardModel, ScorecardOptions
@@ -211,6 +211,12 @@ class ScorecardFamily(Family):
     def fit_baseline(self, kind: str, x: pd.DataFrame, y: np.ndarray, config: TrainingConfig):
         options = _options(config)
         return LinearScorecard(fit_logistic(x, y), scaling_from(options), options.grade_floors)
+
+    def metric(self, name: str, y: np.ndarray, outputs: pd.DataFrame, config: TrainingConfig) -> float:
+        if name in ("auc", "gini"):  # the rank form: roc_auc_score's value without its per-call checks
+            auc = rank_auc(y, outputs["probability"].to_numpy())
+            return auc if name == "auc" else 2 * auc - 1
+        return super().metric(name, y, outputs, config)
 
     def evaluate(self, y: np.ndarray, outputs: pd.DataFrame, config: TrainingConfig) -> dict[str, float]:
         return ranking_metrics(y, outputs["probability"].to_numpy())
