@@ -5,6 +5,7 @@ comparison and the run id; input errors are one line and come before the heavy i
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -73,8 +74,6 @@ def test_binary_family_on_a_clinical_table_with_text_and_missing_values(workspac
         "diagnosis",
         "--positive",
         "malignant",
-        "--group",
-        "clinic",
     )
     for metric in ("holdout_auc", "holdout_ks", "holdout_pr_auc", "holdout_precision_at_cutoff"):
         assert metric in out
@@ -111,12 +110,40 @@ def test_scorecard_family_compares_its_candidates_and_a_rerun_reuses_the_run(wor
 def test_regression_family_on_a_small_numeric_table(workspace):
     data = workspace[0] / "diabetes.csv"
     out, (run_id,) = _train(
-        workspace, "--scenario", "carbon_efficiency", "--data", str(data), "--target", "progression", "--group", "site"
+        workspace, "--scenario", "carbon_efficiency", "--data", str(data), "--target", "progression"
     )
     assert all(metric in out for metric in ("mae", "mape", "r2"))
     run = _run(workspace, run_id)
     assert run.data.metrics["holdout_r2"] > 0.0
     assert run.data.params["family"] == "regression" and run.data.tags["winner"] in ("lightgbm", "ridge")
+
+
+def test_group_keeps_a_stocks_months_together_and_the_card_says_so(workspace):
+    """matplotlib's monthly stock prices: `--group ticker` puts each stock's months on one side."""
+    from tests.integration.test_model_real_tables import stock_months
+
+    folder = workspace[0]
+    frame = stock_months()
+    frame.to_csv(folder / "stocks.csv", index=False)
+    args = ["--scenario", "anti_fraud_admission", "--data", str(folder / "stocks.csv"), "--target", "next_up"]
+    out, (run_id,) = _train(workspace, *args, "--id", "row_ref", "--group", "ticker")
+    assert "split: 25% holdout chosen by the CRC-32 of `ticker`" in out and "grouped by `ticker`" in out
+    run = _run(workspace, run_id)
+    assert not {"ticker", "row_ref"} & set(run.data.tags["features"].split(","))
+    import mlflow
+
+    card = mlflow.artifacts.load_text(f"runs:/{run_id}/model_card.md")
+    assert "grouped by `ticker`: rows sharing a `ticker` stay together" in card
+    holdout = next(i for i in run.inputs.dataset_inputs if any(t.value == "holdout" for t in i.tags))
+    rows = json.loads(holdout.dataset.profile)["num_rows"]
+    on_holdout = frame.groupby("ticker").size()
+    assert rows in {int(on_holdout[list(c)].sum()) for c in _ticker_sets(on_holdout.index)}  # whole stocks only
+
+
+def _ticker_sets(tickers) -> list[tuple[str, ...]]:
+    from itertools import combinations
+
+    return [c for n in range(1, len(tickers)) for c in combinations(tickers, n)]
 
 
 def test_a_wrong_target_is_one_clear_line(workspace):

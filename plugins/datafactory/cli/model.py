@@ -38,9 +38,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     train.add_argument(
         "--id",
         dest="id_column",
-        help="entity id: the split hashes it, and rows sharing an id stay on one side (default: row content)",
+        help="entity id, not a feature: the split hashes it (unless --group), and rows sharing an id stay on one side "
+        "(default: row content)",
     )
-    train.add_argument("--group", dest="group_column", help="column for the fairness table (e.g. region_code)")
+    train.add_argument(
+        "--group",
+        dest="group_column",
+        help="rows sharing this column's value (a customer, a patient, a site) stay together: on one side of the "
+        "holdout and in one cross-validation fold; the split hashes it instead of --id, and it is not a feature",
+    )
     train.add_argument("--positive", help="binary or scorecard target: the label that means bad")
     train.add_argument(
         "--register", dest="register_as", help="also register the winner under this model name (idempotent)"

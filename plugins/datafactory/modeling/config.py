@@ -96,17 +96,26 @@ class TrainingConfig:
 
     def with_data(self, target: str, id_column: str | None, group_column: str | None) -> TrainingConfig:
         """The same recipe pointed at another table (modellers' own data); options that name the
-        scenario's own columns or labels (e.g. `target_per: floor_area`) do not carry over."""
+        scenario's own columns or labels (e.g. `target_per: floor_area`) do not carry over.
+
+        The split hashes `group_column` (`--group`) when given, else `id_column` (`--id`): rows sharing
+        its value stay on one side of the holdout and in one cross-validation fold. Neither is a
+        feature. An own table has no fairness regions (the scenario's `group_column`)."""
         return replace(
             self,
             options=self.options.for_other_data(),
             target=target,
             id_column=id_column,
-            hash_column=id_column,
-            group_column=group_column,
+            hash_column=group_column or id_column,
+            group_column=None,
             categorical=(),
             passthrough=(),
         )
+
+    @property
+    def split_groups(self) -> bool:
+        """Whether the split's key is a grouping column (`--group`, `holdout.hash_column`) rather than the id."""
+        return self.hash_column is not None and self.hash_column != self.id_column
 
     def described(self, title: str, description: str, owner: str | None = None) -> TrainingConfig:
         """The recipe with its card's title and description (a modeller's table, not the scenario's text)."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -21,14 +22,15 @@ import pandas as pd
 _MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
-def _mix(h: np.ndarray, salt: int) -> np.ndarray:
-    """splitmix64 of (hash + salt): independent buckets for the holdout, the folds and the sample."""
+def _bits(h: np.ndarray, salt: int) -> np.ndarray:
+    """splitmix64 of (hash + salt), its top 53 bits: independent buckets for the holdout, the folds and
+    the sample. As a fraction of 2**53 a row's bucket lies in [0, 1)."""
     with np.errstate(over="ignore"):
         z = (h.astype(np.uint64) + np.uint64(salt) * np.uint64(0x9E3779B97F4A7C15)) & _MASK64
         z = ((z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)) & _MASK64
         z = ((z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)) & _MASK64
         z = z ^ (z >> np.uint64(31))
-    return (z >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+    return z >> np.uint64(11)
 
 
 def key_hashes(ids: pd.Series) -> np.ndarray:
@@ -39,11 +41,6 @@ def key_hashes(ids: pd.Series) -> np.ndarray:
 def content_hashes(frame: pd.DataFrame) -> np.ndarray:
     """A stable hash per row of a table's content (give it the table without the target)."""
     return pd.util.hash_pandas_object(frame, index=False).to_numpy().astype(np.uint64)
-
-
-def holdout_mask(ids: pd.Series, share: float) -> np.ndarray:
-    """Unstratified: an id's CRC-32 bucket below the share (kept for callers that split by id alone)."""
-    return (key_hashes(ids) % np.uint64(10_000)).astype(np.int64) < int(share * 10_000)
 
 
 @dataclass(frozen=True)
@@ -64,9 +61,11 @@ class Splitter:
         strata = None if self.strata is None else self.strata[rows]
         return Splitter(self.hashes[rows], strata, self.grouped)
 
+    @cached_property
     def _groups(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(group per row, hash per group, stratum per group): a group's stratum is its most frequent
-        class (ties: the class seen first)."""
+        class (ties: the class seen first). Computed once per splitter: the holdout, the sample and
+        the folds all read it."""
         if not self.grouped:  # one row per key: every row is its own group
             group = np.arange(len(self.hashes))
             stratum = np.zeros(len(group), dtype=np.int64) if self.strata is None else self.strata.astype(np.int64)
@@ -75,15 +74,23 @@ class Splitter:
         group_hash = np.asarray(first, dtype=np.uint64)
         if self.strata is None:
             return group, group_hash, np.zeros(len(group_hash), dtype=np.int64)
-        counts = np.zeros((len(group_hash), int(self.strata.max()) + 1))
-        np.add.at(counts, (group, self.strata), 1)
-        return group, group_hash, counts.argmax(axis=1)
+        classes = int(self.strata.max()) + 1
+        counts = np.bincount(group * classes + self.strata, minlength=len(group_hash) * classes)
+        return group, group_hash, counts.reshape(len(group_hash), classes).argmax(axis=1)
+
+    @property
+    def group_count(self) -> int:
+        return len(self._groups[1])
 
     def _ranks(self, salt: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per group: its stratum, its rank within the stratum by bucket, and the stratum's size."""
-        group, group_hash, stratum = self._groups()
-        bucket = _mix(group_hash, salt)
-        order = np.lexsort((np.arange(len(bucket)), bucket, stratum))
+        """Per group: its stratum, its rank within the stratum by bucket (ties by position), and the
+        stratum's size."""
+        group, group_hash, stratum = self._groups
+        bucket = _bits(group_hash, salt)
+        if int(stratum.max(initial=0)) < 1 << 11:  # stratum and bucket in one 64-bit key: one stable sort
+            order = np.argsort((stratum.astype(np.uint64) << np.uint64(53)) | bucket, kind="stable")
+        else:
+            order = np.lexsort((np.arange(len(bucket)), bucket, stratum))
         sizes = np.bincount(stratum)
         starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
         rank = np.empty(len(bucket), dtype=np.int64)
@@ -104,12 +111,22 @@ class Splitter:
         return (rank * k // np.maximum(size, 1))[group]
 
 
-def describe(share: float, key: str | None, stratified: bool, grouped: bool) -> str:
-    """The split in one sentence, for the model card."""
+def describe(share: float, key: str | None, stratified: bool, grouped: bool, group: bool = False) -> str:
+    """The split in one sentence, for the model card and the CLI. `group`: the key is a grouping
+    column (`--group`), not the row's id."""
     by = f"the CRC-32 of `{key}`" if key else "a hash of each row's content without the target"
     how = "stratified by class (the same share of every class)" if stratified else "unstratified (regression)"
-    group = f"; rows sharing a `{key}` stay together" if grouped and key else ""
+    together = ""
+    if key and (grouped or group):
+        counted = " (a group counts in the class most of its rows have)" if stratified else ""
+        together = (
+            f"; grouped by `{key}`: rows sharing a `{key}` stay together, on one side of the holdout and in one "
+            f"cross-validation fold{counted}"
+        )
+    role = (
+        f" `{key}` is the grouping column, not a feature: the holdout's groups are unseen in training." if group else ""
+    )
     return (
-        f"{share:.0%} holdout chosen by {by}, {how}{group}. The label's values are never read: recoding them "
-        f"gives the same split. Champion and challenger are scored on the same holdout rows."
+        f"{share:.0%} holdout chosen by {by}, {how}{together}.{role} The label's values are never read: recoding "
+        f"them gives the same split. Champion and challenger are scored on the same holdout rows."
     )

@@ -132,7 +132,11 @@ def labelled(frame: pd.DataFrame, target: str) -> pd.DataFrame:
         raise TrainingDataError(
             f"no labelled rows: '{target}' is empty in all {len(frame)} rows" if len(frame) else "the table has no rows"
         )
-    return frame.reset_index(drop=True) if known.all() else frame[known].reset_index(drop=True)
+    if not known.all():
+        return frame[known].reset_index(drop=True)
+    if isinstance(frame.index, pd.RangeIndex) and frame.index.start == 0 and frame.index.step == 1:
+        return frame  # already positional: a million-row copy would buy nothing (callers never write to it)
+    return frame.reset_index(drop=True)
 
 
 def training_fingerprint(frame: pd.DataFrame, recipe: str) -> str:
@@ -217,8 +221,7 @@ def prepare(frame: pd.DataFrame, config: TrainingConfig) -> Prepared:
     test = splitter.take(config.holdout_share, HOLDOUT)
     family.check_split(y[~test], y[test], config)
     schema = schema.with_levels(data.loc[~test, list(schema.categorical)])
-    matrix = schema.matrix(data)
-    x_train, x_test = matrix[~test].reset_index(drop=True), matrix[test].reset_index(drop=True)
+    x_train, x_test = schema.matrix(data, np.flatnonzero(~test)), schema.matrix(data, np.flatnonzero(test))
     y_train = y[~test]
     checked = [c for c in x_train.columns if c not in _protected(config)]
     leaks = leakage_suspects(x_train[checked], family.modelled_target(y_train, x_train, config), family.target_kind)
@@ -239,7 +242,7 @@ def prepare(frame: pd.DataFrame, config: TrainingConfig) -> Prepared:
         x_test=x_test,
         y_train=y_train,
         y_test=y[test],
-        split=describe(config.holdout_share, key, family.stratified, splitter.grouped),
+        split=describe(config.holdout_share, key, family.stratified, splitter.grouped, config.split_groups),
     )
 
 
@@ -278,14 +281,14 @@ class CrossValidation:
 
 def cross_validation(p: Prepared, config: TrainingConfig) -> CrossValidation | None:
     """k folds over (a deterministic sample of) the training side, stratified and grouped like the holdout.
-    None when a class is too rare to appear in two folds."""
+    None when a class is too rare to appear in two folds, or there are fewer than two groups."""
     train = p.splitter.subset(np.flatnonzero(~p.test))
     rows = np.arange(len(p.y_train))
     limit = config.selection.max_rows
     if len(rows) > limit:
         rows = np.flatnonzero(train.take(limit / len(rows), SAMPLE))
         train = train.subset(rows)
-    k = config.selection.folds
+    k = min(config.selection.folds, train.group_count)  # a fold needs a group of its own
     if train.strata is not None:
         smallest = int(np.bincount(train.strata).min())
         k = min(k, smallest)
@@ -367,7 +370,8 @@ def _winner(results: list[CandidateResult], metric: str) -> CandidateResult:
 def _selection_text(results: list[CandidateResult], winner: CandidateResult, cv: CrossValidation | None, metric: str):
     if cv is None:
         return (
-            f"No cross-validation (a class has fewer rows than two folds need): `{winner.name}`, the scenario's "
+            "No cross-validation (fewer than two groups on the training side, or a class with fewer rows than two "
+            f"folds need): `{winner.name}`, the scenario's "
             "algorithm, is kept as declared."
         )
     ranked = sorted(results, key=lambda r: -_sign(metric) * r.val[metric])
@@ -388,7 +392,7 @@ def _noise(p: Prepared, config: TrainingConfig, winner: CandidateResult, others:
     metric = config.promotion_metric
 
     def score(y: np.ndarray, outputs: pd.DataFrame) -> float:
-        return p.family.evaluate(y, outputs, config)[metric]
+        return p.family.metric(metric, y, outputs, config)
 
     out = {}
     for r in others:
