@@ -11,6 +11,7 @@ training side, so whatever wins that day cannot beat the champion on the shared 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -42,10 +43,16 @@ def days(tmp_path_factory):
     from datafactory.specs import load_models
 
     root = tmp_path_factory.mktemp("mlflow-store")
+    elsewhere, cwd = tmp_path_factory.mktemp("elsewhere"), tmp_path_factory.mktemp("cwd")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DATAFACTORY_HOME", str(root / "var"))
         mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root}/mlflow.db")
         mp.setenv("DATAFACTORY_PSEUDONYM_KEY", "test-key-not-a-secret")
+        # The store is first opened by a plain MLflow client in another folder, as `mlflow ui` or a
+        # notebook would: MLflow then creates its Default experiment there (./mlruns of that folder).
+        mp.chdir(elsewhere)
+        _open_store(f"sqlite:///{root}/mlflow.db")
+        mp.chdir(cwd)  # the trainer runs from a third folder
         settings = load_settings()
         spec = load_models(REPO)[SCENARIO]
         first = _table()
@@ -60,7 +67,16 @@ def days(tmp_path_factory):
             path = folder / "diabetes.csv"
             frame.to_csv(path, index=False)
             out.append(train_table(settings, spec, path, TARGET, id_column="patient_id", register_as=MODEL))
-        yield {"settings": settings, "results": out, "holdout": holdout}
+        yield {"settings": settings, "results": out, "holdout": holdout, "cwd": cwd, "elsewhere": elsewhere}
+
+
+def _open_store(uri: str) -> None:
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    mlflow.set_tracking_uri(uri)
+    default = MlflowClient().get_experiment("0")
+    assert "elsewhere" in default.artifact_location  # MLflow's own choice: outside the factory's home
 
 
 @pytest.fixture
@@ -142,3 +158,23 @@ def test_aliases_mean_what_the_readme_says_after_a_losing_day(days, client):
     assert challenger.tags["promotion_rejected"] == day2["reason"]
     assert rerun["reused"] and rerun["run_id"] == day1["run_id"] and rerun["version"] == day1["version"]
     assert len(client.search_model_versions(f"name='{MODEL}'")) == 2
+
+
+def test_every_experiment_keeps_its_artifacts_in_the_home_and_default_stays_empty(days, client):
+    from mlflow.entities import ViewType
+    from mlflow.utils.file_utils import local_file_uri_to_path
+
+    home = days["settings"].home
+
+    def inside(uri: str) -> bool:
+        return Path(local_file_uri_to_path(uri)).resolve().is_relative_to(home)
+
+    experiments = client.search_experiments(view_type=ViewType.ALL)
+    assert {e.name for e in experiments} == {"Default", f"{SCENARIO}/diabetes"}
+    for experiment in experiments:
+        assert inside(experiment.artifact_location), (experiment.name, experiment.artifact_location)
+    assert client.search_runs(["0"], run_view_type=ViewType.ALL) == []  # nothing ever logged to Default
+    runs = client.search_runs([e.experiment_id for e in experiments], run_view_type=ViewType.ALL)
+    assert runs and all(inside(r.info.artifact_uri) for r in runs)
+    assert all(inside(v.source) or v.source.startswith("models:/") for v in client.search_model_versions())
+    assert list(days["cwd"].iterdir()) == [] and list(days["elsewhere"].iterdir()) == []  # no ./mlruns anywhere

@@ -154,11 +154,11 @@ def train_scenario(settings: Settings, spec: ModelSpec, logical_date: date, snap
     zones = Zones(settings.home)
     config = training_config(spec)
     tags = {"scenario": spec.name, "owner": spec.owner, "family": spec.family}
-    use_tracking(settings, spec.name, description=f"{spec.description}\n\n{RUN_CONVENTIONS}", tags=tags)
+    experiment_id = use_tracking(settings, spec.name, description=f"{spec.description}\n\n{RUN_CONVENTIONS}", tags=tags)
     commit = git_commit(settings.repo)
     client = MlflowClient()
     run_name = f"{spec.name}-{logical_date.isoformat()}"
-    with start_session_run(run_name, _session_tags(config, commit)) as run:
+    with start_session_run(run_name, _session_tags(config, commit), experiment_id) as run:
         mark = time.perf_counter()
         frame = build_features(spec, zones, logical_date)
         path = zones.features(spec.name, logical_date)
@@ -254,7 +254,7 @@ def train_table(
     config = config.described(f"{path.stem} ({target})", description, owner or _user())
     experiment = f"{spec.name}/{path.stem}"
     tags = {"scenario": spec.name, "owner": config.owner, "family": config.family, "data": path.name}
-    use_tracking(settings, experiment, description=f"{description}\n\n{RUN_CONVENTIONS}", tags=tags)
+    experiment_id = use_tracking(settings, experiment, description=f"{description}\n\n{RUN_CONVENTIONS}", tags=tags)
     client = MlflowClient()
     fingerprint = training_fingerprint(labelled(frame, config.target), config.session_identity())
     existing = version_with_fingerprint(client, register_as, fingerprint) if register_as else None
@@ -262,7 +262,8 @@ def train_table(
         result = _reused(client, register_as, existing)  # type: ignore[arg-type]
     else:
         commit = git_commit(settings.repo)
-        with start_session_run(f"{path.stem}-{target}", {**_session_tags(config, commit), "data": path.name}):
+        session_tags = {**_session_tags(config, commit), "data": path.name}
+        with start_session_run(f"{path.stem}-{target}", session_tags, experiment_id):
             result = _train_log_register(
                 settings,
                 config,

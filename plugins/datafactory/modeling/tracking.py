@@ -8,6 +8,7 @@ import json
 import subprocess
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import mlflow
 import numpy as np
@@ -23,6 +24,7 @@ CARD_ARTIFACT = "model_card.md"
 RUN_KIND = "run_kind"  # "training" on a session's run; its candidates and trials are nested under it
 SCHEMA_SAMPLE = 2_000  # rows MLflow's dataset record infers its schema from (every row costs seconds at 1M)
 _TAG_LIMIT = 5000  # MLflow caps tag values; the full lists are artifacts
+DEFAULT_EXPERIMENT, DEFAULT_EXPERIMENT_ID = "Default", "0"  # what MLflow creates in every store
 
 
 def use_tracking(
@@ -30,12 +32,15 @@ def use_tracking(
 ) -> str:
     """Point MLflow at the configured server and make sure the experiment exists (never MLflow's
     Default): created with its artifacts under the factory's artifact root, described and tagged."""
+    if experiment == DEFAULT_EXPERIMENT:
+        raise ValueError(f"'{DEFAULT_EXPERIMENT}' is MLflow's catch-all experiment; the factory never logs to it")
     mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
+    local = "://" not in settings.mlflow_artifact_root  # embedded default: a local artifact folder under var/
+    if local and _database(settings.mlflow_tracking_uri):  # a server places Default itself (its artifact root)
+        keep_default_inside(settings)
     found = mlflow.get_experiment_by_name(experiment)
     if found is None:
-        location = None
-        if "://" not in settings.mlflow_artifact_root:  # embedded default: local artifact folder
-            location = Path(settings.mlflow_artifact_root, experiment).resolve().as_uri()
+        location = Path(settings.mlflow_artifact_root, experiment).resolve().as_uri() if local else None
         experiment_id = mlflow.create_experiment(experiment, artifact_location=location)
     else:
         experiment_id = found.experiment_id
@@ -50,9 +55,48 @@ def use_tracking(
     return experiment_id
 
 
-def start_session_run(run_name: str, tags: dict[str, str]) -> mlflow.ActiveRun:
-    """The session's run, opened before the features are built so its duration is the real one."""
-    return mlflow.start_run(run_name=run_name, tags={RUN_KIND: "training", **tags})
+def keep_default_inside(settings: Settings) -> None:
+    """MLflow creates its Default experiment (id 0) the first time a process opens a store, with its
+    artifacts under that process's default root: for a SQL store opened by a client, `./mlruns` of
+    whatever folder the command ran in. The factory never logs to it, so while it holds no run its
+    artifact location is moved under the factory's artifact root, like every other experiment's."""
+    root = Path(settings.mlflow_artifact_root).resolve()
+    default = mlflow.MlflowClient().get_experiment(DEFAULT_EXPERIMENT_ID)
+    if default is None or _inside(default.artifact_location, root):
+        return
+    from mlflow.entities import ViewType
+    from mlflow.store.tracking.dbmodels.models import SqlExperiment
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    store = SqlAlchemyStore(settings.mlflow_tracking_uri, root.as_uri())
+    if store.search_runs([DEFAULT_EXPERIMENT_ID], None, ViewType.ALL, max_results=1):
+        return  # runs someone logged there keep their artifacts where they are
+    # MLflow has no API to move an experiment's artifact location: one row of its own schema, via its ORM.
+    with store.ManagedSessionMaker() as session:
+        session.query(SqlExperiment).filter(SqlExperiment.experiment_id == int(DEFAULT_EXPERIMENT_ID)).update(
+            {SqlExperiment.artifact_location: Path(root, DEFAULT_EXPERIMENT).as_uri()}
+        )
+
+
+def _database(uri: str) -> bool:
+    from mlflow.store.db.db_types import DATABASE_ENGINES
+
+    return urlparse(uri).scheme.split("+")[0] in DATABASE_ENGINES
+
+
+def _inside(location: str, root: Path) -> bool:
+    from mlflow.utils.file_utils import local_file_uri_to_path
+    from mlflow.utils.uri import is_local_uri
+
+    if not is_local_uri(location):
+        return False
+    return Path(local_file_uri_to_path(location)).resolve().is_relative_to(root)
+
+
+def start_session_run(run_name: str, tags: dict[str, str], experiment_id: str) -> mlflow.ActiveRun:
+    """The session's run, opened before the features are built so its duration is the real one, in the
+    experiment `use_tracking` returned (named explicitly: never the Default a bare start_run falls back to)."""
+    return mlflow.start_run(run_name=run_name, experiment_id=experiment_id, tags={RUN_KIND: "training", **tags})
 
 
 def git_commit(repo: Path) -> str:
