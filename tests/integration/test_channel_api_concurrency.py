@@ -263,14 +263,15 @@ def test_a_platform_without_a_page_map_is_walked_page_by_page(store, walked):
     pd.testing.assert_frame_equal(rows, walked)
 
 
+@hypothesis.example(pages=0, limit=4)
 @hypothesis.settings(
     max_examples=12, deadline=None, suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture]
 )
-@hypothesis.given(pages=st.integers(min_value=1, max_value=12), limit=st.integers(min_value=1, max_value=6))
+@hypothesis.given(pages=st.integers(min_value=0, max_value=12), limit=st.integers(min_value=1, max_value=6))
 def test_any_pages_and_limit_give_the_serial_rows_within_the_limit(store, walked, pages, limit):
-    page_size = math.ceil(len(walked) / pages)
+    page_size = math.ceil(len(walked) / pages) if pages else len(walked) + 1  # 0: one page, part full
     following = len(walked) // page_size  # pages after the first (the last one maybe empty)
-    expected = min(limit, following) if limit > 1 else 1  # in flight at once
+    expected = max(1, min(limit, following)) if limit > 1 else 1  # in flight at once
     with Observed(store, target=expected) as api:
         parallel = _fetched(api, limit, page_size)
         assert api.stats.requests == 1 + following  # each page of the cursor walk, once

@@ -183,7 +183,7 @@ class ApiChannel:
         queued = iter(cursors)
         ahead: deque[Future[_Page]] = deque(pool.submit(fetch, c) for c in itertools.islice(queued, 2 * workers))
         try:
-            for number, end in enumerate([*cursors[1:], None], start=1):
+            for number, end in enumerate([*cursors[1:], None] if cursors else [], start=1):
                 page = ahead.popleft().result()
                 ahead.extend(pool.submit(fetch, c) for c in itertools.islice(queued, 1))
                 _follows(dataset, page.meta.get("next_cursor"), end, number)
