@@ -12,6 +12,7 @@ from datafactory.modeling.metrics import (
     grading_cost_matrix,
     ordinal_metrics,
     psi,
+    rank_auc,
     regression_metrics,
 )
 
@@ -77,3 +78,14 @@ def test_small_reference_populations_get_fewer_bins():
     rng = np.random.default_rng(1)
     assert len(reference_from("points", rng.normal(size=120), discrete=False).shares) == 2
     assert len(reference_from("points", rng.normal(size=100_000), discrete=False).shares) == 10
+
+
+def test_rank_auc_is_roc_auc_with_ties_and_one_class_is_a_coin():
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(5)
+    y = (rng.random(3000) < 0.2).astype(int)
+    score = np.round(rng.random(3000) + 0.3 * y, 2)  # rounded: many ties
+    assert rank_auc(y, score) == pytest.approx(roc_auc_score(y, score), abs=1e-12)
+    assert rank_auc(y, -score) == pytest.approx(1 - roc_auc_score(y, score), abs=1e-12)
+    assert rank_auc(np.zeros(5), np.arange(5.0)) == 0.5

@@ -7,7 +7,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from datafactory.modeling.columns import constant_reason, identifier_reason, leakage_suspects
+from datafactory.modeling.columns import (
+    PROBE_ROWS,
+    FeatureSchema,
+    constant_reason,
+    identifier_reason,
+    leakage_suspects,
+)
 from datafactory.modeling.split import Splitter, content_hashes, key_hashes
 
 pytestmark = pytest.mark.unit
@@ -101,3 +107,41 @@ def test_rows_sharing_a_key_share_a_side_and_a_fold():
     assert (pd.Series(test).groupby(ids).nunique() == 1).all()
     assert (pd.Series(folds).groupby(ids).nunique() == 1).all()
     assert set(folds) == {0, 1, 2}
+
+
+def test_a_long_column_with_one_repeat_beyond_the_probe_is_not_an_identifier():
+    ids = rng.permutation(10**7)[: 3 * PROBE_ROWS]
+    assert "identifier" in identifier_reason("customer_id", pd.Series(ids))
+    repeated = ids.copy()
+    repeated[-1] = repeated[-2]  # one repeat in 60,000 values: the probe alone would miss it
+    assert identifier_reason("customer_id", pd.Series(repeated)) is None
+    text = pd.Series([f"R{i:07d}" for i in repeated])
+    assert identifier_reason("ref", text) is None
+    assert "identifier" in identifier_reason("ref", pd.Series([f"R{i:07d}" for i in ids]))
+
+
+def test_inputs_picked_by_row_positions_are_those_rows_of_the_whole_table():
+    frame = pd.DataFrame(
+        {
+            "amount": pd.array([1, None, 3, 4, 5, 6], dtype="Int64"),
+            "ratio": [0.5, np.nan, 1.5, 2.5, 3.5, 4.5],
+            "text_number": ["1.5", "x", None, "2", "3", "4"],
+            "region": ["a", "b", None, "a", "c", ""],
+        },
+        index=[10, 11, 12, 13, 14, 15],
+    )
+    schema = FeatureSchema(("amount", "ratio", "text_number"), ("region",)).with_levels(frame.iloc[:4])
+    rows = np.array([5, 0, 3])
+    for picked, whole in (
+        (schema.matrix(frame, rows), schema.matrix(frame)),
+        (schema.external(frame, rows), schema.external(frame)),
+    ):
+        pd.testing.assert_frame_equal(picked, whole.iloc[rows].reset_index(drop=True))
+    whole = schema.matrix(frame)
+    assert whole.index.tolist() == frame.index.tolist()
+    assert whole["amount"].isna().tolist() == [False, True, False, False, False, False]
+    assert whole["text_number"].iloc[0] == 1.5 and np.isnan(whole["text_number"].iloc[1])  # text read as numbers
+    assert whole["region"].cat.categories.tolist() == ["(missing)", "a", "b"]  # levels as trained
+    assert whole["region"].isna().tolist() == [False, False, True, False, True, True]  # missing, unseen, empty
+    numbers = FeatureSchema(schema.numeric, ()).matrix(frame, rows)
+    assert np.asarray(numbers).flags["C_CONTIGUOUS"]  # one rows x features block: LightGBM reads it without a copy
