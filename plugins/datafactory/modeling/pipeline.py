@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import getpass
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -162,11 +163,14 @@ def train_scenario(settings: Settings, spec: ModelSpec, logical_date: date, snap
         mark = time.perf_counter()
         frame = build_features(spec, zones, logical_date)
         path = zones.features(spec.name, logical_date)
-        write_parquet_atomic(frame, path)
         features_s = time.perf_counter() - mark
         mark = time.perf_counter()
-        fingerprint = training_fingerprint(labelled(frame, config.target), config.session_identity())
-        fingerprint_s = time.perf_counter() - mark
+        # The parquet write (Arrow's encoder, outside the GIL) runs beside the fingerprint (hashlib, also outside it).
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            written = pool.submit(write_parquet_atomic, frame, path)
+            fingerprint = training_fingerprint(labelled(frame, config.target), config.session_identity())
+            written.result()
+        fingerprint_s = time.perf_counter() - mark  # with the write
         existing = version_with_fingerprint(client, spec.name, fingerprint)
         if existing is None:
             description = (
