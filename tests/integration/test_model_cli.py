@@ -189,6 +189,10 @@ def test_input_errors_say_what_is_wrong(workspace):
     assert "has a single value (benign)" in _fails(workspace, *scorecard, "--data", str(one_class))
     assert "say which one means bad with --positive" in _fails(workspace, *scorecard, "--data", cancer)
     assert "no such file" in _fails(workspace, *scorecard, "--data", str(folder / "missing.csv"))
+    grouped_by_label = _fails(
+        workspace, *scorecard, "--data", cancer, "--positive", "malignant", "--group", "diagnosis"
+    )
+    assert "--group diagnosis is the target" in grouped_by_label
 
 
 def test_input_errors_come_before_the_heavy_imports(workspace):

@@ -158,6 +158,8 @@ def check_target(found: TableProfile, path: Path, args: argparse.Namespace, fami
     for flag, column in (("--target", args.target), ("--id", args.id_column), ("--group", args.group_column)):
         if column and column not in found.columns:
             raise ValueError(f"{path.name}: no column '{column}' for {flag} (columns: {', '.join(found.columns)})")
+        if flag != "--target" and column == args.target:  # the split would read the label
+            raise ValueError(f"{flag} {column} is the target; name the entity's column, not the outcome")
     if found.labelled == 0:
         raise ValueError(f"{path.name}: '{args.target}' is empty in all {found.rows} rows; nothing to learn from")
     values = found.values

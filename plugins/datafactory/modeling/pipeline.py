@@ -251,6 +251,8 @@ def train_table(
     for column in (target, id_column, group_column):
         if column and column not in frame.columns:
             raise ValueError(f"{path.name}: no column '{column}' (columns: {', '.join(frame.columns)})")
+    if target in (id_column, group_column):  # the split must never read the label
+        raise ValueError(f"'{target}' is the target; the id and the group name the entity, not the outcome")
     config = training_config(spec).with_data(target, id_column, group_column)
     if positive is not None:
         config = config.with_positive(positive)
