@@ -7,17 +7,27 @@
   nothing to link), carries a
   "Quality report" extra link. Airflow 3 computes operator links on the worker, which may not read the
   metadata DB, so the link names the run (`/datafactory-reports/runs/<dag>/<run>`) and the reports app,
-  on the API server, redirects it to the page of the run's business date.
+  on the API server, redirects it to the page of the run's business date;
+- on the API server `datafactory ui` starts on the embedded state (DATAFACTORY_EMBEDDED_UI=1), the home
+  page says why every DAG shows paused: no scheduler runs there, `datafactory run` runs the DAGs.
 """
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from typing import Any
 
 from airflow.plugins_manager import AirflowPlugin
 
 from datafactory.airflow.operators import REPORTS_PREFIX
+
+EMBEDDED_UI = "DATAFACTORY_EMBEDDED_UI"  # set by `datafactory ui` for the API server it starts
+PAUSED_EXPLAINED = (
+    "**Why every DAG shows paused:** no scheduler runs on this embedded state. `datafactory run` runs the DAGs "
+    "for each business date with `dag.test()` (the date is in each run's conf). Unpause them only where a "
+    "scheduler runs (docker-compose)."
+)
 
 
 def business_date(dag_id: str, run_id: str) -> date:
@@ -63,6 +73,15 @@ def reports_app():
     return app
 
 
+def explain_pausing() -> None:
+    """An info alert on Airflow's home page (its dashboard alerts), once."""
+    from airflow import settings
+    from airflow.api_fastapi.common.types import UIAlert
+
+    if not any(alert.text == PAUSED_EXPLAINED for alert in settings.DASHBOARD_UIALERTS):
+        settings.DASHBOARD_UIALERTS.append(UIAlert(text=PAUSED_EXPLAINED, category="info"))
+
+
 class DatafactoryPlugin(AirflowPlugin):
     name = "datafactory"
     external_views = [  # noqa: RUF012  Airflow reads these class attributes
@@ -78,3 +97,5 @@ class DatafactoryPlugin(AirflowPlugin):
     @classmethod
     def on_load(cls, *args: Any, **kwargs: Any) -> None:
         cls.fastapi_apps = [{"app": reports_app(), "url_prefix": REPORTS_PREFIX, "name": "datafactory reports"}]
+        if os.environ.get(EMBEDDED_UI) == "1":
+            explain_pausing()

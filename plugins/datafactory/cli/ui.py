@@ -1,7 +1,8 @@
 """`datafactory ui`: the Airflow UI (API server) and the MLflow UI on the embedded state.
 
 Both run as child processes with their output in var/logs/ui/; the command prints both URLs and the
-Airflow login, and stops both on Ctrl-C (or SIGTERM).
+Airflow login, says why the DAGs show paused (Airflow's home page says it too), and stops both on Ctrl-C
+(or SIGTERM).
 """
 
 from __future__ import annotations
@@ -84,6 +85,7 @@ def handle(args: argparse.Namespace) -> int:
     env = dict(os.environ)
     env.setdefault("AIRFLOW__API__BASE_URL", airflow_url)
     env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] = f"{airflow_url}/execution/"
+    env["DATAFACTORY_EMBEDDED_UI"] = "1"  # plugin.EMBEDDED_UI: Airflow's home page says why the DAGs show paused
     servers = {
         "Airflow": _start(
             [str(bin_dir / "airflow"), "api-server", "--host", args.host, "--port", str(args.airflow_port)],
@@ -136,6 +138,7 @@ def handle(args: argparse.Namespace) -> int:
         if login:
             console.print(f"  login:    {login[0]} / {login[1]}", soft_wrap=True)
         console.print(f"  reports:  {airflow_url}/datafactory-reports/index.html", soft_wrap=True)
+        console.print("  paused:   every DAG: no scheduler runs here, `datafactory run` runs them", soft_wrap=True)
         console.print(f"MLflow UI:  {mlflow_url}", soft_wrap=True)
         console.print(f"Logs:       {logs}", soft_wrap=True)
         console.print("Ctrl-C stops both.")
