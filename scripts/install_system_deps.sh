@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Debian packages the tests and the screens need: chromium, for the headless report and Data Docs tests
-# (tests/e2e/test_report_*.py), and a CJK font (fonts-noto-cjk), so Chinese names render in the reports
-# and the browser. Idempotent, and instant when both are there. Installing needs root, as on the
+# (tests/e2e/test_report_*.py) and the Airflow UI test (tests/e2e/test_ui_airflow.py, which drives this
+# chromium through Playwright: Playwright's own browser download is never used), and a CJK font
+# (fonts-noto-cjk), so Chinese names render in the reports and the browser. Idempotent, and instant when both are there. Installing needs root, as on the
 # development and CI machines.
 set -euo pipefail
 missing=()
