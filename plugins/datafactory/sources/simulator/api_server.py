@@ -6,8 +6,9 @@
   Each row carries `_seq`, the platform's record sequence; the first page carries `total`.
 - A page map for clients that read pages in parallel: the first page asked with `page_map=1` also
   carries `page_cursors`, the cursor that starts each following page (the key of every `limit`-th
-  record of the window), so page k can be asked for without reading page k-1 first. Each page is
-  still an ordinary cursor page: its `next_cursor` is the map's next cursor while nothing changed.
+  record of the window, found by skipping through the index), so page k can be asked for without
+  reading page k-1 first. Each page is still an ordinary cursor page: its `next_cursor` is the
+  map's next cursor while nothing changed.
 - Counts the record requests it is answering at once, and the most it answered at once
   (`stats.in_flight`, `stats.max_in_flight`): what a licence's connection limit is about.
 - Rate limit per app key (token bucket, renewed tokens share it): 429 with Retry-After.
@@ -226,17 +227,7 @@ class PlatformApi:
             if not cursor:
                 body["total"] = conn.execute(sa.text(f"SELECT count(*) FROM {table} WHERE {window}"), params).scalar()
                 if page_map:
-                    body["page_cursors"] = [
-                        encode_cursor(stamp, seq)
-                        for stamp, seq in conn.execute(
-                            sa.text(
-                                "SELECT updated_at, _seq FROM (SELECT updated_at, rowid AS _seq, "
-                                f"row_number() OVER (ORDER BY updated_at, rowid) AS n FROM {table} WHERE {window}) "
-                                "WHERE n % :n = 0 ORDER BY n"
-                            ),
-                            params,
-                        )
-                    ]
+                    body["page_cursors"] = _page_cursors(conn.connection.driver_connection, table, window, params)
             elif self.repeat():
                 back = conn.execute(
                     sa.text(
@@ -255,6 +246,23 @@ class PlatformApi:
         with self._lock:
             self.stats.rows_served += len(rows) + len(repeated)
         return body
+
+
+def _page_cursors(db, table: str, window: str, params: dict) -> list[str]:
+    """The cursor that starts each page after the first: the key of every `n`-th record of the window,
+    found by skipping `n` index entries from the previous one (a walk of the index, not of the rows)."""
+    cursors: list[str] = []
+    after, key = "", {}
+    while True:
+        found = db.execute(
+            f"SELECT updated_at, rowid FROM {table} WHERE {window}{after} "
+            "ORDER BY updated_at, rowid LIMIT 1 OFFSET :skip",
+            {**params, **key, "skip": params["n"] - 1},
+        ).fetchone()
+        if found is None:
+            return cursors
+        cursors.append(encode_cursor(*found))
+        after, key = " AND (updated_at > :mu OR (updated_at = :mu AND rowid > :mr))", {"mu": found[0], "mr": found[1]}
 
 
 def arrow_page(body: dict) -> bytes | None:
