@@ -33,6 +33,8 @@ from datafactory.settings import Settings
 _SWITCH = b"\x00datafactory-log-target "
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _ERROR_LINE = re.compile(r"\b(\w+(?:Error|Exception)|AirflowFailException)\b:?\s*(.*)")
+# A structlog line: "2026-12-01T20:51:42.864220Z [info     ] message ..."
+_STAMPED = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d))\s+(?:\[(\w+)\s*\]\s+)?")
 FINISHED = {"success", "failed", "skipped", "upstream_failed", "removed"}
 
 
@@ -152,14 +154,23 @@ class OutputCapture:
             self._run_log.write(line)
             self._run_log.flush()
         if self._task_log:
-            stamp = datetime.now(UTC).isoformat()
-            self._task_log.write(json.dumps({"timestamp": stamp, "event": line.rstrip("\n")}, ensure_ascii=False))
+            self._task_log.write(json.dumps(task_log_record(line), ensure_ascii=False))
             self._task_log.write("\n")
             self._task_log.flush()
             if found := _ERROR_LINE.search(line):
                 self.task_errors[self._task_log.name] = found.group(0).strip()
         if self.echo:
             self.console.write(line)
+
+
+def task_log_record(line: str) -> dict[str, str]:
+    """One captured line as the JSON record Airflow's log reader shows: a line that carries its own
+    timestamp and level (structlog's) keeps them, instead of a second timestamp in front of the first."""
+    text = line.rstrip("\n")
+    if found := _STAMPED.match(text):
+        record = {"timestamp": found.group(1), "event": text[found.end() :]}
+        return record | ({"level": found.group(2)} if found.group(2) else {})
+    return {"timestamp": datetime.now(UTC).isoformat(), "event": text}
 
 
 @contextmanager
