@@ -18,7 +18,8 @@ each is reported (on a shared machine the least disturbed run). `in flight` is t
 requests the simulated platform answered at once during that pull. The platform serves from a child
 process (--platform process, as the compose stack's upstream-platform or a real platform on another
 machine) or from a thread of this process (--platform thread, as under `datafactory run`, where it
-shares this process's GIL). --channels picks which channels to measure.
+shares this process's GIL); --latency makes it answer each request that much later, as a platform
+across a network does (loopback answers at once). --channels picks which channels to measure.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ from datafactory.sources.channels.api import ApiChannel
 from datafactory.sources.ingest import ingest
 from datafactory.sources.landing import LocalLanding
 from datafactory.sources.ledger import Ledger
-from datafactory.sources.simulator.api_server import PlatformApi
+from datafactory.sources.simulator.api_server import ApiFaults, PlatformApi
 from datafactory.sources.simulator.deliver import write_tables
 from datafactory.sources.simulator.files import render_csv, render_xlsx
 from datafactory.sources.simulator.medical import medical_delivery
@@ -127,8 +128,9 @@ def limit(read, personal: list[str], target: Path) -> tuple[float, float]:
 
 PLATFORM_CHILD = """
 import json, sys
-from datafactory.sources.simulator.api_server import PlatformApi
-with PlatformApi(sys.argv[1], "bench", "secret", rate_per_s=1e6, burst=10**6) as api:
+from datafactory.sources.simulator.api_server import ApiFaults, PlatformApi
+faults = ApiFaults(slow_rate=1.0, slow_s=float(sys.argv[2]))
+with PlatformApi(sys.argv[1], "bench", "secret", faults=faults, rate_per_s=1e6, burst=10**6) as api:
     print(api.url, flush=True)
     sys.stdin.read()  # serves until the bench closes this pipe
     print(json.dumps({"max_in_flight": api.stats.max_in_flight}), flush=True)
@@ -136,17 +138,21 @@ with PlatformApi(sys.argv[1], "bench", "secret", rate_per_s=1e6, burst=10**6) as
 
 
 @contextlib.contextmanager
-def platform(db_url: str, where: str) -> Iterator[tuple[str, dict]]:
-    """The simulated platform serving the store, in a thread or a child process: its URL, and a dict
-    that holds its stats once it has stopped."""
+def platform(db_url: str, where: str, latency_s: float = 0.0) -> Iterator[tuple[str, dict]]:
+    """The simulated platform serving the store, in a thread or a child process, answering each request
+    `latency_s` late: its URL, and a dict that holds its stats once it has stopped."""
     stats: dict = {}
     if where == "thread":
-        with PlatformApi(db_url, "bench", "secret", rate_per_s=1e6, burst=10**6) as api:
+        faults = ApiFaults(slow_rate=1.0, slow_s=latency_s)
+        with PlatformApi(db_url, "bench", "secret", faults=faults, rate_per_s=1e6, burst=10**6) as api:
             yield api.url, stats
             stats["max_in_flight"] = api.stats.max_in_flight
         return
     child = subprocess.Popen(
-        [sys.executable, "-c", PLATFORM_CHILD, db_url], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", PLATFORM_CHILD, db_url, str(latency_s)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         yield child.stdout.readline().strip(), stats
@@ -178,6 +184,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--channels", default="exchange_db,api,files", help="comma-separated: exchange_db,api,files")
     parser.add_argument("--platform", choices=["process", "thread"], default="process", help="where the API is served")
     parser.add_argument("--repeat", type=int, default=1, help="API pulls per concurrency (the fastest is reported)")
+    parser.add_argument(
+        "--latency", type=float, default=0.0, help="seconds the platform takes to answer a request (a remote one)"
+    )
     args = parser.parse_args(argv)
     channels = set(args.channels.split(","))
     spec = load_sources(REPO_ROOT)[FEED]
@@ -201,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
         best: dict[int, tuple] = {}
         api_runs = [c for _ in range(args.repeat) for c in sorted({1, concurrency})] if "api" in channels else []
         for pages in api_runs:  # alternating, so a disturbance hits both
-            with platform(db_url, args.platform) as (url, served):
+            with platform(db_url, args.platform, args.latency) as (url, served):
                 channel = ApiChannel(url, "bench", "secret", timeout_s=120, page_size=args.page_size)
                 options = {"dataset": FEED, "page_size": args.page_size, "concurrency": pages}
                 ingest_s, n, mb = run_ingest(home, spec.revised(options=options), Upstream(api=channel))
