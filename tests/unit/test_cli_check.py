@@ -123,6 +123,15 @@ def _model_key(repo: Path) -> str:
     return "models/supplier_rating/model.yaml: scaling.offset: Extra inputs are not permitted"
 
 
+def _platform_limits_disagree(repo: Path) -> str:
+    _edit(
+        repo / "sources/med_visits.yaml",
+        "platform: {name: sharing_platform, connections: 4}",
+        "platform: {name: sharing_platform, connections: 6}",
+    )
+    return "sources/med_visits.yaml: platform: platform 'sharing_platform': med_visits declares 6 connection(s)"
+
+
 FAULTS = [
     _unknown_type,
     _suite_column,
@@ -134,6 +143,7 @@ FAULTS = [
     _columns_as_list,
     _product_grade,
     _model_key,
+    _platform_limits_disagree,
 ]
 
 

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from datafactory.specs import read_yaml
 from datafactory.specs.base import SpecError, problems
-from datafactory.specs.feed import SourceSpec
+from datafactory.specs.feed import PlatformConflictError, SourceSpec, platforms
 from datafactory.specs.model import ModelSpec, declared_outputs, model_spec
 from datafactory.specs.product import ProductSpec, model_problems
 from datafactory.specs.suite import SuiteSpec
@@ -177,6 +177,11 @@ def _inputs(r: _Repo, path: Path, inputs: list[str]) -> None:
 
 
 def _check_references(r: _Repo) -> None:
+    loaded = [feed for feed in r.feeds.values() if feed is not None]
+    try:
+        platforms(loaded)  # one platform is one licence: its feeds must agree on its connection limit
+    except PlatformConflictError as exc:
+        r.add(r.root / "sources" / f"{exc.feed}.yaml", f"platform: {exc}")
     for name, feed in r.feeds.items():
         if feed is None:
             continue

@@ -258,17 +258,26 @@ class SourceSpec(Strict):
         return {name: column.kind for name, column in self.columns.items()}
 
 
+class PlatformConflictError(ValueError):
+    """Two feeds of one platform declare different connection limits; `feed` is the later one."""
+
+    def __init__(self, message: str, feed: str) -> None:
+        super().__init__(message)
+        self.feed = feed
+
+
 def platforms(specs: Iterable[SourceSpec]) -> dict[str, Platform]:
     """Each platform the feeds are pulled from, by name. Feeds naming one platform must declare the same
-    connection limit (it is one licence): a disagreement is a ValueError naming the feeds."""
+    connection limit (it is one licence): a disagreement is a PlatformConflictError naming the feeds."""
     found: dict[str, Platform] = {}
     declared_by: dict[str, str] = {}
     for spec in specs:
         known = found.setdefault(spec.platform.name, spec.platform)
         declared_by.setdefault(spec.platform.name, spec.name)
         if known != spec.platform:
-            raise ValueError(
+            raise PlatformConflictError(
                 f"platform {spec.platform.name!r}: {spec.name} declares {spec.platform.connections} connection(s), "
-                f"{declared_by[spec.platform.name]} declares {known.connections}"
+                f"{declared_by[spec.platform.name]} declares {known.connections}",
+                spec.name,
             )
     return found
