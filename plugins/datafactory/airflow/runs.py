@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from importlib.metadata import version
 from pathlib import Path
 from typing import IO, Any
 
@@ -54,13 +55,39 @@ def airflow_environment(settings: Settings) -> dict[str, str]:
 
 
 def prepare_airflow(settings: Settings) -> None:
+    """Airflow's environment, and its metadata DB migrated: `airflow db migrate` (a process of its own,
+    seconds long) runs only when this Airflow has not migrated this DB to the revision it holds now."""
     for key, value in airflow_environment(settings).items():
         os.environ.setdefault(key, value)
-    Path(os.environ["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
+    home = Path(os.environ["AIRFLOW_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    url, stamp = os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"], home / "datafactory-migrated.json"
+    wanted = {"airflow": version("apache-airflow"), "url": url}
+    try:
+        recorded = json.loads(stamp.read_text())
+    except (OSError, ValueError):
+        recorded = None
+    if recorded == {**wanted, "revision": _revision(url)} and recorded["revision"]:
+        return
     airflow = Path(sys.executable).with_name("airflow")
     done = subprocess.run([str(airflow), "db", "migrate"], capture_output=True, text=True)
     if done.returncode != 0:
         raise RunFailedError(f"airflow db migrate failed: {done.stderr.strip().splitlines()[-1:]}")
+    stamp.write_text(json.dumps({**wanted, "revision": _revision(url)}))
+
+
+def _revision(url: str) -> str | None:
+    """The metadata DB's Alembic revision; None when there is no DB or no revision table yet."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+    except sa.exc.SQLAlchemyError:
+        return None
+    finally:
+        engine.dispose()
 
 
 def logs_folder(settings: Settings, day: date) -> Path:
