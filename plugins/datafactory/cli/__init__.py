@@ -47,5 +47,6 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"[red]error:[/red] {escape(one_line(exc))}", soft_wrap=True)
         return 1
 
+
 if __name__ == "__main__":
     sys.exit(main())
