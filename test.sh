@@ -5,5 +5,6 @@ cd "$(dirname "$0")"
 scripts/bootstrap.sh
 scripts/install_system_deps.sh
 .venv/bin/ruff check .
+.venv/bin/ruff format --check .
 .venv/bin/datafactory check
 exec .venv/bin/python -m pytest "$@"
