@@ -125,3 +125,21 @@ def test_the_real_products_pass_the_review_no_false_positives(sequence, monkeypa
             flagged += sum(f.rows for f in result.findings)
     print(f"\nreal products re-reviewed: {flagged} of {cells:,} cells flagged")
     assert cells > 0 and flagged == 0
+
+
+def test_after_the_restatement_day_ones_page_shows_the_model_checks_it_left(sequence):
+    """The restatement scored day 1 again with today's champion and wrote day 1's model check: the day's
+    page must show that check, not the one of the run before (pages are rendered where results change)."""
+    home = sequence["home"]
+    checks = [json.loads(p.read_text()) for p in sorted((home / "quality" / DAY1).glob("model_*.json"))]
+    assert checks
+    if sequence["restated"]:  # the restated product's model check is the restatement's: today's champion
+        restated_model = _model_version(sequence["after_restate"][sequence["restated"]]["manifests"][3])
+        assert str(restated_model) in {str(c["model_version"]) for c in checks}
+    page = (home / "reports" / DAY1 / "index.html").read_text(encoding="utf-8")
+    for check in checks:
+        row = (
+            f"<tr><td>{check['scenario']}</td><td>v{check['model_version']}</td>"
+            f'<td class="n">{check["rows_scored"]}</td><td class="n">{check["psi"]:.4f}</td>'
+        )
+        assert row in page, (check, page[page.find('id="models"') :][:800])

@@ -116,13 +116,19 @@ def publish(product: str, step: str, context: dict[str, Any]) -> dict[str, Any]:
     settings = load_settings()
     if step == "promote":
         return pipeline.promote(settings, product, context["ti"].xcom_pull(task_ids="publish"))
-    run = pipeline.ProductRun(settings, pipeline.load_definition(settings, product), run_date(context), run_id(context))
+    definition = pipeline.load_definition(settings, product)
+    run = pipeline.ProductRun(settings, definition, run_date(context), run_id(context))
     try:
         if step == "publish":
             return json_safe(pipeline.publish(run, f"airflow:{run_id(context)}", Ledger(settings.state_engine())))
-        return json_safe({"build": pipeline.build, "validate": pipeline.validate, "review": pipeline.review}[step](run))
+        result = {"build": pipeline.build, "validate": pipeline.validate, "review": pipeline.review}[step](run)
     except pipeline.ProductRejectedError as exc:  # retrying cannot make a rejected product acceptable
         raise AirflowFailException(str(exc)) from exc
+    if step == "build" and definition.model:
+        # Scoring wrote the day's model check (PSI, model version): whatever ran this build (a run, a
+        # rerun, a restatement, the scheduler), the day's page and the index show it from now on.
+        refresh_reports(settings)
+    return json_safe(result)
 
 
 def split_regions(source: str, context: dict[str, Any]) -> list[str]:

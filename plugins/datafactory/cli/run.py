@@ -103,17 +103,8 @@ def handle(args: argparse.Namespace) -> int:
         with Live(view, console=console, refresh_per_second=4, redirect_stdout=False, redirect_stderr=False):
             # dag.test() has no scheduler or API server: with auto-approve on, approvals are answered here.
             states = run_dags(dag_ids, day, settings=settings, report=view.update, auto_approve=settings.auto_approve)
-    _refresh_reports(settings, day)
     _print_summary(console, settings, day, states, list(products))
     return 0
-
-
-def _refresh_reports(settings: Any, day: date) -> None:
-    """Model checks land after the ingest DAG's report: render the pages again with them."""
-    from datafactory.quality.report import write_pages
-    from datafactory.zones import Zones
-
-    write_pages(Zones(settings.home))
 
 
 def _print_summary(console: Console, settings: Any, day: date, states: dict[str, str], products: list[str]) -> None:
