@@ -177,40 +177,32 @@ def run_plain(home: Path, enterprises: int, dags: list[str]) -> RunFigures:
 _AIRFLOW_DRIVER = """
 import importlib
 import json
-import resource
 import sys
-import threading
 import time
 from datetime import date
 from pathlib import Path
-from bench.plain import WARM_MODULES
+from bench.plain import WARM_MODULES, ResidentPeak
 for module in WARM_MODULES:  # as the plain run's parent does, so neither path times library imports
     importlib.import_module(module)
-from datafactory.airflow.runs import prepare_airflow, run_dags
+from datafactory.airflow.runs import FINISHED, prepare_airflow, run_dags
 from datafactory.settings import load_settings
 
 settings = load_settings()
 started = time.perf_counter()
 prepare_airflow(settings)  # `airflow db migrate`, once, as `datafactory run` does it
 setup_s = time.perf_counter() - started
-current, peaks, walls = [None], {}, {}
+rss, current, peaks, walls = ResidentPeak(), [None], {}, {}
 
-def report(progress):
-    if progress.state == "running":
+def report(progress):  # the resident set's peak while each DAG runs: one process runs them all
+    if progress.state == "running" and current[0] != progress.dag_id:
         current[0] = progress.dag_id
-    elif progress.seconds is not None and progress.state not in ("waiting",):
+        rss.take()
+    elif progress.state in FINISHED and progress.seconds is not None:
         walls[progress.dag_id] = progress.seconds
+        peaks[progress.dag_id] = max(peaks.get(progress.dag_id, 0.0), rss.take())
 
-def sample(stop):  # the process's resident set while each DAG runs: one process runs them all
-    while not stop.wait(0.2):
-        rss = int(Path("/proc/self/statm").read_text().split()[1]) * resource.getpagesize() / 2**20
-        if current[0]:
-            peaks[current[0]] = max(peaks.get(current[0], 0.0), rss)
-
-stop = threading.Event()
-threading.Thread(target=sample, args=(stop,), daemon=True).start()
 run_dags(sys.argv[3].split(","), date.fromisoformat(sys.argv[1]), report=report, auto_approve=settings.auto_approve)
-stop.set()
+rss.stop()
 figures = {"setup_s": setup_s, "walls": walls, "peaks": peaks}
 Path(sys.argv[2]).write_text(json.dumps(figures))
 """
