@@ -27,6 +27,7 @@ class Settings:
     api_key: str = "datafactory"  # app key for the platform's token endpoint (the secret is never in the repo)
     landing_url: str = ""  # file drops: a local folder or s3://bucket/prefix
     platform_url: str = ""  # the simulated sharing platform's own store (what its API serves)
+    schedule_end: str | None = None  # last day the daily schedules make runs for (a pilot's end); None: no end
 
     def zone(self, name: str) -> Path:
         return self.home / name
@@ -104,6 +105,7 @@ def load_settings() -> Settings:
         api_key=env("DATAFACTORY_API_KEY", "datafactory"),
         landing_url=env("DATAFACTORY_LANDING_URL", str(home / "upstream" / "landing")),
         platform_url=env("DATAFACTORY_PLATFORM_URL", f"sqlite:///{home}/upstream/platform.db"),
+        schedule_end=env("DATAFACTORY_SCHEDULE_END") or None,
     )
 
 

@@ -90,7 +90,13 @@ def _finished(stack: LocalStack, dag_id: str, run_types: tuple[str, ...]):
 def factory_run(tmp_path_factory: pytest.TempPathFactory):
     """Brings the stack up, triggers ingest for today's date and waits for ingest, train and publish."""
     today = datetime.now(UTC).date()
-    overrides = {"AIRFLOW_DAGS_PAUSED_AT_CREATION": "true", "DATAFACTORY_FIRST_DATE": today.isoformat()}
+    # A run that crosses midnight UTC would get the next day's scheduled ingest and publish runs (for a
+    # day nobody simulated), whose asset events start a second training run: the schedules end today.
+    overrides = {
+        "AIRFLOW_DAGS_PAUSED_AT_CREATION": "true",
+        "DATAFACTORY_FIRST_DATE": today.isoformat(),
+        "DATAFACTORY_SCHEDULE_END": today.isoformat(),
+    }
     home = tmp_path_factory.mktemp("scale-out")
     with running_stack(home, workers=2, redis_db=15, enterprises=1500, overrides=overrides) as stack:
         deadline = time.monotonic() + DEADLINE_S
@@ -140,10 +146,13 @@ def test_ingest_ran_through_the_scheduler_and_assets_triggered_train_and_publish
     assert (TRAIN, "asset_triggered", "success") in runs
     assert (PUBLISH, "asset_triggered", "success") in runs
     executors = _sql(stack, "SELECT DISTINCT executor FROM task_instance WHERE executor IS NOT NULL")
+    assert _sql(stack, "SELECT run_type FROM dag_run WHERE dag_id = :d", d=INGEST) == [("manual",)]
     ran = "SELECT DISTINCT queued_by_job_id IS NOT NULL FROM task_instance WHERE dag_id = :d AND state != 'skipped'"
     assert _sql(stack, ran, d=INGEST) == [(True,)]  # every task that ran was queued by the scheduler
     gate = "SELECT state FROM task_instance WHERE dag_id = :d AND task_id = 'feeds_gate'"
     assert _sql(stack, gate, d=INGEST) == [("skipped",)]  # no feed failed, so the gate did not fail the run
+    trained = "SELECT run_type FROM dag_run WHERE dag_id = :d AND run_type != 'manual'"
+    assert _sql(stack, trained, d=TRAIN) == [("asset_triggered",)]  # one ingest run, so one training run
     assert executors in ([], [("CeleryExecutor",)])
 
 

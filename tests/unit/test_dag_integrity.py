@@ -71,3 +71,26 @@ def test_every_task_pushes_one_xcom_not_one_per_key(dagbag):
     decorated = [(dag_id, t) for dag_id, t in tasks if hasattr(t, "multiple_outputs")]
     assert len(decorated) > len(dagbag.dags)  # every DAG has TaskFlow tasks
     assert [f"{d}.{t.task_id}" for d, t in decorated if t.multiple_outputs] == []
+
+
+def test_the_timed_schedules_end_on_the_declared_day_and_asset_triggers_do_not(monkeypatch):
+    from datetime import UTC, datetime
+
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.serialization.serialized_objects import DagSerialization
+    from airflow.timetables.base import DataInterval, TimeRestriction
+
+    monkeypatch.setenv("DATAFACTORY_SCHEDULE_END", "2026-12-06")
+    dags = DagBag(dag_folder=str(REPO / "dags")).dags
+    end = datetime(2026, 12, 6, tzinfo=UTC)
+    for dag_id in ("ingest_returned_data", "publish_anti_fraud_admission"):
+        dag = DagSerialization.from_dict(DagSerialization.to_dict(dags[dag_id]))  # as the scheduler reads it
+        assert dag.end_date == end, dag_id
+        restriction = TimeRestriction(earliest=dag.start_date, latest=dag.end_date, catchup=False)
+        last = DataInterval.exact(end)  # the end day's run exists: no later day gets one
+        assert dag.timetable.next_dagrun_info(last_automated_data_interval=last, restriction=restriction) is None
+        before = DataInterval.exact(datetime(2026, 12, 5, tzinfo=UTC))
+        catching_up = TimeRestriction(earliest=dag.start_date, latest=dag.end_date, catchup=True)
+        following = dag.timetable.next_dagrun_info(last_automated_data_interval=before, restriction=catching_up)
+        assert following is not None and following.run_after == end, dag_id
+    assert dags["train_anti_fraud_admission"].end_date is None  # asset-triggered only

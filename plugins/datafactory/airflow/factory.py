@@ -27,6 +27,13 @@ EMBEDDED_NOTE = (
 )
 
 
+def schedule_end() -> datetime | None:
+    """The DAGs' end_date: after DATAFACTORY_SCHEDULE_END the timed schedules make no runs (a pilot that
+    ends on a date). Asset-triggered runs carry no logical date, so they still start after it."""
+    end = load_settings().schedule_end
+    return datetime.fromisoformat(end) if end else None
+
+
 def conformed_asset(source: str) -> Asset:
     return Asset(name=f"conformed.{source}", uri=f"datafactory://conformed/{source}")
 
@@ -44,6 +51,7 @@ def _ingest_dag(sources: list[str]) -> DAG:
         dag_id=INGEST_DAG,
         schedule="@daily",
         start_date=START,
+        end_date=schedule_end(),
         catchup=False,
         max_active_runs=1,
         default_args=DEFAULT_ARGS,
@@ -189,6 +197,7 @@ def _publish_dag(spec: ProductSpec) -> DAG:
         dag_id=f"publish_{product}",
         schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable(spec.refresh, timezone="UTC"), assets=triggers),
         start_date=START,
+        end_date=schedule_end(),
         catchup=False,
         max_active_runs=1,
         default_args={**DEFAULT_ARGS, "owner": spec.owner},
