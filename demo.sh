@@ -5,5 +5,7 @@
 # opens the Airflow and MLflow UIs on the same state.
 set -euo pipefail
 cd "$(dirname "$0")"
+# The project's own modules cache their bytecode too (under __pycache__/, ignored by git).
+unset PYTHONDONTWRITEBYTECODE
 scripts/bootstrap.sh
 exec .venv/bin/datafactory run "$@"
