@@ -225,3 +225,35 @@ def test_compare_prints_recent_runs_side_by_side(workspace):
         assert row in out
     missing = run_cli(["model", "compare", "--scenario", "nope"], env, timeout=300)
     assert missing.returncode == 1 and "no scenario 'nope'" in missing.stderr
+
+
+def test_an_office_export_trains_exactly_like_the_clean_table(workspace):
+    """The same clinical table twice: clean (UTF-8, commas, plain numbers) and as an office exports it
+    (GBK, semicolons, thousands separators and percent signs). With the same --id the split is the
+    same, so every figure must be too: the text numbers are features, not identifiers."""
+    from sklearn.datasets import load_breast_cancer
+
+    folder, _ = workspace
+    frame = load_breast_cancer(as_frame=True).frame
+    frame["diagnosis"] = np.where(frame.pop("target") == 0, "恶性", "良性")
+    frame.insert(0, "patient", [f"P{i:04d}" for i in range(len(frame))])
+    frame["ward"] = np.random.default_rng(1).choice(["内科", "外科", "肿瘤科"], len(frame))
+    frame.to_csv(folder / "clinic_clean.csv", index=False)
+    office = frame.copy()
+    office["mean area"] = office["mean area"].map(lambda v: f"{v:,.2f}")
+    office["worst area"] = office["worst area"].map(lambda v: f"{v:,.2f}")
+    office["mean smoothness"] = office["mean smoothness"].map(lambda v: f"{v * 100:.4f}%")
+    office.to_csv(folder / "clinic_office.csv", index=False, sep=";", encoding="gbk")
+    figures = {}
+    for name in ("clinic_clean", "clinic_office"):
+        args = ["--data", str(folder / f"{name}.csv"), "--target", "diagnosis", "--positive", "恶性", "--id", "patient"]
+        out, (run_id,) = _train(workspace, "--scenario", "anti_fraud_admission", *args)
+        run = _run(workspace, run_id)
+        figures[name] = (run.data.tags["features"], run.data.tags["winner"], run.data.metrics["holdout_auc"], out)
+    clean, office_run = figures["clinic_clean"], figures["clinic_office"]
+    for column in ("mean area", "worst area", "mean smoothness"):
+        assert f"read {column}: numbers written as text" in office_run[3]
+        assert f"excluded {column}" not in office_run[3] and column in office_run[0].split(",")
+    assert "ward" in office_run[0].split(",")  # GBK text read as text: a categorical
+    assert office_run[:2] == clean[:2]
+    assert office_run[2] == pytest.approx(clean[2], abs=1e-9)

@@ -2,7 +2,8 @@
 
 Input errors (a missing file or column, a `--positive` that is not a value of the target, a table
 with no rows, a single-class target) are found before MLflow, LightGBM and scikit-learn are imported,
-so they come back in about a second.
+so they come back in about a second. A CSV's encoding and delimiter are found from the file
+(`modeling/csvformat.py`), the same way the trainer reads it.
 """
 
 from __future__ import annotations
@@ -96,8 +97,11 @@ def label_text(value: Any) -> str:
 def _csv_profile(path: Path, target: str) -> TableProfile:
     import csv
 
-    with path.open(newline="", encoding="utf-8-sig", errors="replace") as handle:
-        reader = csv.reader(handle)
+    from datafactory.modeling.csvformat import sniff
+
+    form = sniff(path)
+    with path.open(newline="", encoding=form.encoding, errors="replace") as handle:
+        reader = csv.reader(handle, delimiter=form.delimiter)
         header = next(reader, None)
         if not header:
             raise ValueError(f"{path.name}: the file has no header and no rows")
@@ -233,6 +237,8 @@ def handle_train(args: argparse.Namespace) -> int:
         )
         console.print(f"run id: {result['run_id']}")
         return 0
+    for column, what in result["read_as_numbers"].items():
+        console.print(f"[cyan]read[/cyan] {escape(column)}: {escape(what)}", soft_wrap=True, highlight=False)
     print_session(result, spec.promotion.metric)
     console.print(f"MLflow UI: .venv/bin/mlflow ui --backend-store-uri {settings.mlflow_tracking_uri}", soft_wrap=True)
     return 0

@@ -25,6 +25,7 @@ from datafactory.modeling.registry import (
     register_winner,
     version_with_fingerprint,
 )
+from datafactory.modeling.tables import read_table
 from datafactory.modeling.tracking import git_commit, log_training_run, start_session_run, use_tracking
 from datafactory.modeling.train import labelled, train, training_fingerprint
 from datafactory.settings import Settings
@@ -198,15 +199,6 @@ def train_scenario(settings: Settings, spec: ModelSpec, logical_date: date, snap
     return {"scenario": spec.name, "features_s": features_s, **result}
 
 
-def read_table(path: Path) -> pd.DataFrame:
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        return pd.read_csv(path)
-    if suffix in (".parquet", ".pq"):
-        return pd.read_parquet(path)
-    raise ValueError(f"{path}: unsupported file type '{suffix}'; give a .csv or .parquet file")
-
-
 def _user() -> str:
     try:
         return getpass.getuser()
@@ -247,7 +239,8 @@ def train_table(
     owner: str | None = None,
 ) -> dict[str, Any]:
     """The modeller's path: the scenario's family on any table, one session run in `<scenario>/<file stem>`."""
-    frame = read_table(path) if frame is None else frame
+    keep = {c for c in (target, id_column, group_column) if c}
+    frame, read_as_numbers = read_table(path, keep) if frame is None else (frame, {})
     for column in (target, id_column, group_column):
         if column and column not in frame.columns:
             raise ValueError(f"{path.name}: no column '{column}' (columns: {', '.join(frame.columns)})")
@@ -257,6 +250,9 @@ def train_table(
     if positive is not None:
         config = config.with_positive(positive)
     description = own_data_description(path, frame, config)
+    if read_as_numbers:
+        shown = "; ".join(f"`{c}` ({why})" for c, why in read_as_numbers.items())
+        description += f" Read as numbers from text: {shown}."
     config = config.described(f"{path.stem} ({target})", description, owner or _user())
     experiment = f"{spec.name}/{path.stem}"
     tags = {"scenario": spec.name, "owner": config.owner, "family": config.family, "data": path.name}
@@ -288,5 +284,6 @@ def train_table(
         "family": config.family,
         "experiment": experiment,
         "registered": register_as,
+        "read_as_numbers": read_as_numbers,
         **result,
     }

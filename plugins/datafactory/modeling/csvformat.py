@@ -1,0 +1,69 @@
+"""How a modeller's CSV is written: its encoding and its delimiter. Standard library only, so the CLI's
+input checks and the trainer read the file the same way before any heavy import.
+
+Real tables are not all UTF-8 with commas: Excel in China saves GBK, European exports use `;` (the UCI
+bank-marketing table does), database dumps use tabs or `|`."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+SAMPLE_BYTES = 256 * 1024
+DELIMITERS = (",", ";", "\t", "|")
+SAMPLE_LINES = 50
+
+
+@dataclass(frozen=True)
+class CsvFormat:
+    encoding: str
+    delimiter: str
+
+    def describe(self) -> str:
+        shown = {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe"}[self.delimiter]
+        return f"{self.encoding}, {shown}-separated"
+
+
+def _encoding(head: bytes, complete: bool) -> str:
+    """UTF-8 (with or without a BOM) when the bytes decode as it; UTF-16 by its BOM; else GB18030, the
+    superset of the GBK that Excel saves in China."""
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=complete)  # a cut character is not an error
+    except UnicodeDecodeError:
+        return "gb18030"
+    return "utf-8"
+
+
+def _delimiter(text: str) -> str:
+    """The delimiter that splits the header into the most fields and every sampled row into as many
+    (quoted fields respected); a comma when nothing splits."""
+    lines = [line for line in text.splitlines()[:SAMPLE_LINES] if line.strip()]
+    if len(lines) > 1 and not text.endswith(("\n", "\r")):
+        lines = lines[:-1]  # the sample may end inside a row
+    best, fields = ",", 1
+    for delimiter in DELIMITERS:
+        widths = {len(row) for row in csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter)}
+        width = max(widths, default=1)
+        if len(widths) == 1 and width > fields:
+            best, fields = delimiter, width
+    if fields == 1:  # no delimiter is consistent (ragged rows): the one the header uses most
+        header = lines[0] if lines else ""
+        counts = {d: header.count(d) for d in DELIMITERS}
+        best = max(DELIMITERS, key=lambda d: counts[d]) if any(counts.values()) else ","
+    return best
+
+
+def sniff(path: Path) -> CsvFormat:
+    with path.open("rb") as handle:
+        head = handle.read(SAMPLE_BYTES)
+        complete = not handle.read(1)
+    encoding = _encoding(head, complete)
+    text = head.decode(encoding, errors="ignore")
+    return CsvFormat(encoding, _delimiter(text))
