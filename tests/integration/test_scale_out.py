@@ -153,6 +153,10 @@ def test_ingest_ran_through_the_scheduler_and_assets_triggered_train_and_publish
     assert _sql(stack, gate, d=INGEST) == [("skipped",)]  # no feed failed, so the gate did not fail the run
     trained = "SELECT run_type FROM dag_run WHERE dag_id = :d AND run_type != 'manual'"
     assert _sql(stack, trained, d=TRAIN) == [("asset_triggered",)]  # one ingest run, so one training run
+    # Today's tick of the publish schedule came before the first champion: skipped, not failed.
+    ticks = "SELECT r.state, t.state FROM dag_run r JOIN task_instance t USING (dag_id, run_id) "
+    ticks += "WHERE r.dag_id = :d AND r.run_type = 'scheduled' AND t.task_id = 'build'"
+    assert _sql(stack, ticks, d=PUBLISH) == [("success", "skipped")]
     assert executors in ([], [("CeleryExecutor",)])
 
 

@@ -107,8 +107,9 @@ def refresh_reports(settings) -> None:
 
 def publish(product: str, step: str, context: dict[str, Any]) -> dict[str, Any]:
     """One stage of publishing a product: build, validate, review, publish or promote."""
-    from airflow.sdk.exceptions import AirflowFailException
+    from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
+    from datafactory.modeling.errors import NoChampionError
     from datafactory.products import pipeline
     from datafactory.settings import load_settings
     from datafactory.sources.ledger import Ledger
@@ -124,6 +125,8 @@ def publish(product: str, step: str, context: dict[str, Any]) -> dict[str, Any]:
         result = {"build": pipeline.build, "validate": pipeline.validate, "review": pipeline.review}[step](run)
     except pipeline.ProductRejectedError as exc:  # retrying cannot make a rejected product acceptable
         raise AirflowFailException(str(exc)) from exc
+    except NoChampionError as exc:  # a new deployment's daily tick before its first training: nothing to score
+        raise AirflowSkipException(f"{exc}; the first version follows the first registered champion") from exc
     if step == "build" and definition.model:
         # Scoring wrote the day's model check (PSI, model version): whatever ran this build (a run, a
         # rerun, a restatement, the scheduler), the day's page and the index show it from now on.

@@ -19,13 +19,10 @@ from mlflow.tracking import MlflowClient
 
 from datafactory.modeling.columns import as_text
 from datafactory.modeling.efficiency import declared_outputs
+from datafactory.modeling.errors import NoChampionError
 from datafactory.modeling.registry import CHAMPION
 from datafactory.specs.model import ModelSpec
 from datafactory.zones import Zones
-
-
-class NoChampionError(RuntimeError):
-    """The scenario has no champion model to score with."""
 
 
 @dataclass(frozen=True)
