@@ -436,8 +436,10 @@ def _train(frame: pd.DataFrame, config: TrainingConfig) -> TrainedModel:
             skipped[r.name] = str(exc)
             continue
         timings[f"fit_{r.name}_s"] = time.perf_counter() - mark
+        mark = time.perf_counter()
         r.holdout_outputs = r.estimator.predict_outputs(p.x_test).reset_index(drop=True)
         r.holdout = declared_metrics(family.evaluate(p.y_test, r.holdout_outputs, config), config)
+        timings["holdout_scoring_s"] = timings.get("holdout_scoring_s", 0.0) + time.perf_counter() - mark
         fitted.append(r)
     if not fitted:
         raise TrainingDataError(f"{config.scenario}: no candidate could be fitted: {skipped}")
@@ -477,6 +479,9 @@ def _train(frame: pd.DataFrame, config: TrainingConfig) -> TrainedModel:
     target = config.target
     recorded = [*schema.names, target]  # what MLflow's dataset records describe: the model's inputs and target
     timings["evaluate_s"] = time.perf_counter() - mark
+    mark = time.perf_counter()
+    train_frame, holdout_frame = data.loc[~test, recorded], holdout_table[recorded]
+    timings["dataset_frames_s"] = time.perf_counter() - mark
     trained = TrainedModel(
         config=config,
         family=family,
@@ -497,8 +502,8 @@ def _train(frame: pd.DataFrame, config: TrainingConfig) -> TrainedModel:
         cv_rows=cv.rows if cv else 0,
         folds=cv.k if cv else 0,
         repeats=len(cv.repeats) if cv else 0,
-        train_frame=data.loc[~test, recorded],
-        holdout_frame=holdout_table[recorded],
+        train_frame=train_frame,
+        holdout_frame=holdout_frame,
         timings=timings,
     )
     trained.artifacts["candidates.csv"] = trained.comparison().to_csv(index=False)
