@@ -3,9 +3,13 @@ constant or a leak (and what does not), and a split that reads only which rows s
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from datafactory.modeling.columns import (
     PROBE_ROWS,
@@ -145,3 +149,43 @@ def test_inputs_picked_by_row_positions_are_those_rows_of_the_whole_table():
     assert whole["region"].isna().tolist() == [False, False, True, False, True, True]  # missing, unseen, empty
     numbers = FeatureSchema(schema.numeric, ()).matrix(frame, rows)
     assert np.asarray(numbers).flags["C_CONTIGUOUS"]  # one rows x features block: LightGBM reads it without a copy
+
+
+DATE_WRITERS = {
+    "iso": lambda d: d.isoformat(),
+    "iso_time": lambda d: f"{d.isoformat()} 08:30:00",
+    "slashes": lambda d: d.strftime("%Y/%m/%d"),
+    "chinese": lambda d: f"{d.year}年{d.month}月{d.day}日",
+    "day_first": lambda d: d.strftime("%d/%m/%Y"),
+}
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    start=st.dates(min_value=date(1990, 1, 1), max_value=date(2030, 1, 1)),
+    writer=st.sampled_from(sorted(DATE_WRITERS)),
+    repeats=st.booleans(),
+)
+def test_dates_written_as_text_are_excluded_as_dates_not_identifiers(start, writer, repeats):
+    from datafactory.modeling.columns import DATE_TEXT, infer_schema
+
+    days = [start + timedelta(days=int(i)) for i in rng.permutation(N)]
+    if repeats:  # many rows a day, still more days than categories
+        days = days[: N // 2] * 2
+    frame = pd.DataFrame({"applied_on": [DATE_WRITERS[writer](d) for d in days], "amount": np.arange(N) % 7})
+    schema, ignored = infer_schema(frame, exclude=set())
+    assert ignored.get("applied_on") == DATE_TEXT and "applied_on" not in schema.names
+
+
+def test_codes_with_digits_are_identifiers_and_a_few_months_stay_categories():
+    from datafactory.modeling.columns import infer_schema
+
+    frame = pd.DataFrame(
+        {
+            "invoice": [f"INV-2019-{i:04d}" for i in range(N)],
+            "issue_month": [f"{m}-2011" for m in ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug"]] * (N // 8),
+        }
+    )
+    schema, ignored = infer_schema(frame, exclude=set())
+    assert ignored["invoice"].startswith("an identifier")
+    assert "issue_month" in schema.categorical

@@ -98,6 +98,26 @@ def _whole(values: pd.Series) -> bool:
     return pd.api.types.is_integer_dtype(values) or bool((values % 1 == 0).all())
 
 
+DATE_FORMATS = ("ISO8601", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日", "%d/%m/%Y", "%m/%d/%Y", "%b-%Y", "%b %Y")
+DATE_SHARE = 0.98  # of a text column's probed values, in one of DATE_FORMATS
+DATE_TEXT = "a date written as text: derive a number (age, days since) in the features instead"
+
+
+def is_date_text(column: pd.Series) -> bool:
+    """Text whose values are (nearly) all dates in one common format: CSV readers leave dates as text."""
+    values = _probe(column.dropna())
+    if len(values) == 0 or pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return False
+    text = values.astype(str).str.strip()
+    head = text.head(50)  # formats that fail on the first values are not tried on the whole probe
+    for form in DATE_FORMATS:
+        if pd.to_datetime(head, format=form, errors="coerce").notna().mean() < DATE_SHARE:
+            continue
+        if pd.to_datetime(text, format=form, errors="coerce").notna().mean() >= DATE_SHARE:
+            return True
+    return False
+
+
 def identifier_reason(name: str, column: pd.Series) -> str | None:
     """Why a column identifies rows rather than describing them, or None."""
     values = column.dropna()
@@ -119,7 +139,7 @@ def identifier_reason(name: str, column: pd.Series) -> str | None:
         return None
     distinct = values.nunique() if probe.is_unique else None  # a repeat in the probe: not unique per row
     if distinct == len(values):
-        return "an identifier (a different value on every row)"
+        return DATE_TEXT if is_date_text(column) else "an identifier (a different value on every row)"
     text = probe.astype(str)  # words and length per value are averages: the probe estimates them closely
     if text.str.count(r"\s+").mean() < 3:
         return None
@@ -168,7 +188,9 @@ def infer_schema(
             ignored[name] = "a date: derive a number (age, days since) in the features instead"
         else:
             distinct = column.nunique(dropna=True)
-            if distinct > MAX_LEVELS and distinct > 0.05 * len(column):
+            if distinct > MAX_LEVELS and is_date_text(column):
+                ignored[name] = DATE_TEXT
+            elif distinct > MAX_LEVELS and distinct > 0.05 * len(column):
                 ignored[name] = f"text with {distinct} distinct values looks like an identifier"
             else:
                 categorical.append(name)
