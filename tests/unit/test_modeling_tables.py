@@ -151,3 +151,25 @@ def test_a_utf8_file_cut_inside_a_character_is_still_utf8(tmp_path):
     path = tmp_path / "long.csv"
     path.write_bytes((head + "b,宁波\n" * 10).encode("utf-8"))
     assert sniff(path).encoding == "utf-8"
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "cp1252"])
+def test_a_western_excel_export_is_not_taken_for_gbk(tmp_path, encoding):
+    """Accented letters followed by ASCII pair up as valid GBK bytes (`â` then `g`); the headers must
+    still read as written, not as Chinese."""
+    rows = ["nom;âge;ville;défaut;coût €" if encoding == "cp1252" else "nom;âge;ville;défaut;coût"]
+    rows += [f"Zoé{i};{20 + i % 40};Besançon;{i % 2};{i}" for i in range(50)]
+    path = tmp_path / "export.csv"
+    path.write_bytes("\n".join(rows).encode(encoding))
+    assert sniff(path).encoding in ("cp1252", "latin-1")
+    frame, _ = read_table(path)
+    assert list(frame.columns)[:4] == ["nom", "âge", "ville", "défaut"] and frame["ville"][0] == "Besançon"
+
+
+def test_a_ragged_row_is_one_error_naming_the_file_its_format_and_the_line(tmp_path):
+    path = tmp_path / "ragged.csv"
+    path.write_text("a,b,target\n1,2,0\n3,4,1,extra\n" + "5,6,1\n" * 20)
+    with pytest.raises(
+        ValueError, match=r"ragged.csv \(utf-8, comma-separated\): Expected 3 fields in line 3, saw 4; "
+    ):
+        read_table(path)

@@ -27,18 +27,38 @@ class CsvFormat:
         return f"{self.encoding}, {shown}-separated"
 
 
+GB2312_SHARE = 0.9  # of a GBK text's non-ASCII characters, in GB2312's common block (both bytes >= 0xA1)
+
+
+def _decodes(head: bytes, encoding: str, complete: bool) -> str | None:
+    try:
+        return codecs.getincrementaldecoder(encoding)().decode(head, final=complete)  # a cut character is no error
+    except UnicodeDecodeError:
+        return None
+
+
+def _chinese(text: str) -> bool:
+    """Real GBK text is almost all common characters, both of whose bytes are high; Latin-1 or cp1252
+    bytes that happen to pair up as GBK (`â` then `g`) land outside that block."""
+    wide = [ch.encode("gb18030") for ch in text if ord(ch) > 127]
+    common = sum(len(b) == 2 and b[0] >= 0xA1 and b[1] >= 0xA1 for b in wide)
+    return not wide or common >= GB2312_SHARE * len(wide)
+
+
 def _encoding(head: bytes, complete: bool) -> str:
-    """UTF-8 (with or without a BOM) when the bytes decode as it; UTF-16 by its BOM; else GB18030, the
-    superset of the GBK that Excel saves in China."""
+    """UTF-8 (with or without a BOM) when the bytes decode as it; UTF-16 by its BOM; GB18030 (the
+    superset of the GBK that Excel saves in China) when they read as Chinese; else cp1252, the Western
+    Excel's, or Latin-1 where cp1252 leaves a byte undefined."""
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=complete)  # a cut character is not an error
-    except UnicodeDecodeError:
+    if _decodes(head, "utf-8", complete) is not None:
+        return "utf-8"
+    chinese = _decodes(head, "gb18030", complete)
+    if chinese is not None and _chinese(chinese):
         return "gb18030"
-    return "utf-8"
+    return "cp1252" if _decodes(head, "cp1252", complete) is not None else "latin-1"
 
 
 def _delimiter(text: str) -> str:

@@ -31,7 +31,14 @@ def read_table(path: Path, exclude: Collection[str] = ()) -> tuple[pd.DataFrame,
     if suffix != ".csv":
         raise ValueError(f"{path}: unsupported file type '{suffix}'; give a .csv or .parquet file")
     form = sniff(path)
-    return numbers_from_text(pd.read_csv(path, encoding=form.encoding, sep=form.delimiter, low_memory=False), exclude)
+    try:
+        frame = pd.read_csv(path, encoding=form.encoding, sep=form.delimiter, low_memory=False)
+    except pd.errors.ParserError as exc:  # pandas' own words, then what the file is read as and what to fix
+        reason = str(exc).strip().removeprefix("Error tokenizing data. C error: ")
+        raise ValueError(
+            f"{path.name} ({form.describe()}): {reason}; every row needs as many fields as the header"
+        ) from exc
+    return numbers_from_text(frame, exclude)
 
 
 def numbers_from_text(frame: pd.DataFrame, exclude: Collection[str] = ()) -> tuple[pd.DataFrame, dict[str, str]]:
