@@ -12,10 +12,12 @@ from pathlib import Path
 import pandas as pd
 
 from datafactory.modeling.csvformat import sniff
+from datafactory.quality.parsing import NUMBER
 
 NUMBER_SHARE = 0.98  # of a column's non-blank values: below this it is text that holds some numbers
-# A sign, a currency, digits (grouped by thousands or not), decimals, then % or a currency word.
-NUMBER_TEXT = r"[-+]?[$¥€£]?[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|[-+]?[$¥€£]?\.\d+"
+# A sign and a currency before the number grammar ingest declares (digits grouped by thousands or not,
+# decimals, an exponent), then % or a currency word.
+NUMBER_TEXT = rf"[-+]?[$¥€£]?(?:{NUMBER})"
 UNITS = r"\s*(?:%|元|USD|CNY|RMB)?"
 STRIP = r"[\s,$¥€£%]|元|USD|CNY|RMB"
 MISSING_MARKS = ("?", "-", "--", "—", "#DIV/0!", "#VALUE!")  # what exports write for "no value"
