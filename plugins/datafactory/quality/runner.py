@@ -2,23 +2,21 @@
 
 Why it is shaped this way (profiled with bench/bench_quality.py): GE's pandas engine re-filters the
 *whole* batch frame for every metric of every map expectation (non-null rows, then failing rows),
-and fingerprints each batch it loads by hashing every cell. So expectations are grouped by the
-columns they read (expectations sharing a column share a group) and each group is validated on a
-frame holding only its columns, with few-valued string columns dictionary-encoded; each batch is
-loaded once (`Batch.validate` loads it a second time); schema checks see only the column names;
-and full failing-row indexes (result format COMPLETE) are asked for only where rows get quarantined.
+and marks each batch it loads with a hash of every cell (skipped here: the marker reaches no result).
+So expectations are grouped by the columns they read (expectations sharing a column share a group)
+and each group is validated on a frame holding only its columns, with few-valued string columns
+dictionary-encoded; each batch is loaded once (`Batch.validate` loads it a second time); schema
+checks see only the column names; and full failing-row indexes (result format COMPLETE) are asked
+for only where rows get quarantined.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import pickle
 import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from datafactory.specs import ExpectationSpec, SuiteSpec
@@ -69,7 +67,7 @@ def plan_groups(suite: SuiteSpec, columns: list[str]) -> list[tuple[tuple[str, .
     """Expectation positions grouped by the columns they read (None: the whole table).
 
     Expectations that share a column share a group (connected columns), so each column is loaded
-    and fingerprinted once. Expectations on a missing column go to the whole-table group, where GE
+    and filtered by GE once per metric. Expectations on a missing column go to the whole-table group, where GE
     reports them failed.
     """
     owner: dict[str, int] = {}  # column -> group id
@@ -99,10 +97,9 @@ def plan_groups(suite: SuiteSpec, columns: list[str]) -> list[tuple[tuple[str, .
 def _encoded_for_ge(frame: pd.DataFrame) -> pd.DataFrame:
     """String columns re-encoded for GE's pandas engine (same values, same nulls).
 
-    GE filters the batch frame again for every metric and fingerprints the batch by hashing every
-    cell; hashing a string column factorizes it (Arrow strings are turned into Python objects
-    first). Columns with few distinct values become categoricals, so GE hashes a few categories
-    and integer codes, and filters codes. (Object arrays for the other strings were tried: slower.)
+    GE filters the batch frame again for every metric. Columns with few distinct values become
+    categoricals, so GE filters integer codes instead of strings. (Object arrays for the other
+    strings were tried: slower.)
     """
     encoded = {}
     for column, values in frame.items():
@@ -154,58 +151,14 @@ def _context():
 _LOCAL = threading.local()  # one GE context per thread: its execution engine holds the batch being validated
 
 
-def _fingerprint(df: pd.DataFrame) -> str:
-    """GE's pandas batch fingerprint (`hash_pandas_dataframe`: md5 of `hash_pandas_object(df, index=True)`),
-    the same digest, without factorizing text columns first. With `categorize` (GE's default) pandas
-    factorizes an object or Arrow text column, checks the categories it built are unique and hashes
-    them; on a column of mostly distinct values (a key) that costs several times hashing the values.
-    Here each such column's values are hashed directly and nulls get the hash the categorized path gives
-    them (u8max); every other column is hashed by pandas as before. `_use_fast_fingerprint` checks the
-    digests agree before GE uses this."""
-    from pandas.core.util.hashing import combine_hash_arrays
-
-    try:
-        hashes = [_column_hash(df.iloc[:, i]) for i in range(df.shape[1])]
-        hashes.append(pd.util.hash_pandas_object(df.index, index=False).to_numpy())
-        obj = combine_hash_arrays(iter(hashes), len(hashes))
-    except TypeError:
-        obj = pickle.dumps(df, pickle.HIGHEST_PROTOCOL)
-    return hashlib.md5(obj, usedforsecurity=False).hexdigest()
-
-
-def _column_hash(series: pd.Series) -> np.ndarray:
-    values = series._values
-    if isinstance(values.dtype, pd.StringDtype):
-        values = values._values_for_factorize()[0]  # what pandas hashes for an extension array
-    if not (isinstance(values, np.ndarray) and values.dtype == object):
-        return pd.util.hash_array(values)
-    missing = pd.isna(values)
-    hashed = pd.util.hash_array(np.where(missing, "", values), categorize=False)
-    hashed[missing] = np.iinfo(np.uint64).max
-    return hashed
-
-
-def _use_fast_fingerprint() -> None:
-    """Has GE's pandas engine fingerprint batches with `_fingerprint`, once it gives GE's own digest on a
-    frame of every kind of column the runner passes (else GE's function stays)."""
+def _skip_batch_fingerprint() -> None:
+    """GE marks each pandas batch it loads with an md5 of every cell (`pandas_data_fingerprint`), a
+    marker it already skips for frames over `HASH_THRESHOLD`. The runner's batches live for one call
+    and their markers reach no result (the suite result is built here), so the hash, about a fifth of
+    a 1M-row validation, is skipped for every frame."""
     from great_expectations.execution_engine import pandas_execution_engine as engine
 
-    original = engine.hash_pandas_dataframe
-    if original is _fingerprint:
-        return
-    probe = pd.DataFrame(
-        {
-            "text": pd.array(["a", None, "b", "a"], dtype="string[pyarrow]"),
-            "object": ["x", None, "y", "x"],
-            "few": pd.Series(["p", "q", None, "p"]).astype("category"),
-            "mixed": ["1", 1, None, float("nan")],
-            "number": [1.5, None, 2.0, 1.5],
-            "stamp": pd.to_datetime(["2026-11-01", None, "2026-11-02", "2026-11-01"]),
-            "flag": [True, False, True, True],
-        }
-    )
-    if original(probe) == _fingerprint(probe) and original(probe.head(0)) == _fingerprint(probe.head(0)):
-        engine.hash_pandas_dataframe = _fingerprint
+    engine.HASH_THRESHOLD = 0
 
 
 def _batch_definition():
@@ -214,7 +167,7 @@ def _batch_definition():
     lives in the definition; `_release` drops what the engine cached after each call."""
     cached = getattr(_LOCAL, "batch_definition", None)
     if cached is None:
-        _use_fast_fingerprint()
+        _skip_batch_fingerprint()
         cached = (
             _context()
             .data_sources.add_pandas("frame")
