@@ -105,6 +105,32 @@ def test_train_and_holdout_frames_are_logged_as_datasets(days, client):
     assert day1["holdout_rows"] == int(days["holdout"].sum())
 
 
+def test_the_logged_model_pins_what_it_needs_and_mlflow_still_checks_the_environment(days, client):
+    """The model's requirements are the installed versions of what it imports (read back through
+    MLflow); the shortcut that spares MLflow's scan of every installed distribution is undone after
+    logging, and inside it MLflow's mismatch check still fires."""
+    from importlib.metadata import version
+
+    import mlflow
+    from mlflow.utils import requirements_utils
+
+    from datafactory.modeling.tracking import _requirements_map_for_our_packages
+
+    run_id = days["results"][0]["run_id"]
+    model_uri = client.get_model_version(MODEL, days["results"][0]["version"]).source
+    pinned = Path(mlflow.pyfunc.get_model_dependencies(model_uri)).read_text().split()
+    for package in ("lightgbm", "scikit-learn", "pandas", "mlflow"):
+        assert f"{package}=={version(package)}" in pinned, (run_id, pinned)
+    assert requirements_utils._MODULES_TO_PACKAGES is None or "numpy" in requirements_utils._MODULES_TO_PACKAGES
+    requirements_utils._MODULES_TO_PACKAGES = None
+    with _requirements_map_for_our_packages(), pytest.MonkeyPatch.context() as mp:
+        said: list[str] = []
+        mp.setattr(requirements_utils._logger, "warning", lambda msg, *a: said.append(msg % a if a else msg))
+        requirements_utils.warn_dependency_requirement_mismatches(["pandas==0.0.1", f"lightgbm=={version('lightgbm')}"])
+    assert len(said) == 1 and "pandas (current: " in said[0] and "lightgbm" not in said[0]
+    assert requirements_utils._MODULES_TO_PACKAGES is None
+
+
 def test_metric_names_say_which_data_they_were_measured_on(days, client):
     run = client.get_run(days["results"][0]["run_id"])
     names = set(run.data.metrics)

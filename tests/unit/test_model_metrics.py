@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from datafactory.modeling.drift import reference_from
 from datafactory.modeling.metrics import (
@@ -89,3 +91,43 @@ def test_rank_auc_is_roc_auc_with_ties_and_one_class_is_a_coin():
     assert rank_auc(y, score) == pytest.approx(roc_auc_score(y, score), abs=1e-12)
     assert rank_auc(y, -score) == pytest.approx(1 - roc_auc_score(y, score), abs=1e-12)
     assert rank_auc(np.zeros(5), np.arange(5.0)) == 0.5
+
+
+# Differential: one sort gives what sklearn's three sorts give, on real-looking scores (ties, repeated
+# probabilities from a scorecard's points, constant scores) in any row order.
+_scores = st.one_of(
+    st.lists(st.floats(0, 1, allow_nan=False), min_size=2, max_size=300),
+    st.lists(st.sampled_from([0.1, 0.25, 0.5, 0.75, 0.9]), min_size=2, max_size=300),  # heavy ties
+    st.lists(st.integers(300, 320).map(float), min_size=2, max_size=300),  # points, not probabilities
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(scores=_scores, data=st.data())
+def test_one_sort_curve_metrics_equal_sklearn(scores, data):
+    from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
+
+    n = len(scores)
+    y = np.array(data.draw(st.lists(st.integers(0, 1), min_size=n, max_size=n)))
+    score = np.array(scores)
+    if y.min() == y.max():
+        with pytest.raises(ValueError):
+            binary_metrics(y, score, cutoff=0.5)
+        return
+    fpr, tpr, _ = roc_curve(y, score)
+    ours = binary_metrics(y, score, cutoff=0.5)
+    assert ours["auc"] == pytest.approx(roc_auc_score(y, score), abs=1e-12)
+    assert ours["ks"] == pytest.approx(np.max(tpr - fpr), abs=1e-12)
+    assert ours["pr_auc"] == pytest.approx(average_precision_score(y, score), abs=1e-12)
+    assert ours["gini"] == pytest.approx(2 * ours["auc"] - 1, abs=1e-12)
+    shuffled = data.draw(st.permutations(range(n)))
+    again = binary_metrics(y[shuffled], score[shuffled], cutoff=0.5)
+    assert again == pytest.approx(ours, abs=1e-12)
+
+
+def test_ties_between_classes_count_half_and_a_missing_score_is_refused():
+    y = np.array([0, 1, 0, 1])
+    m = binary_metrics(y, np.array([0.5, 0.5, 0.5, 0.5]), cutoff=0.5)
+    assert m["auc"] == 0.5 and m["ks"] == 0.0 and m["pr_auc"] == 0.5
+    with pytest.raises(ValueError):
+        binary_metrics(y, np.array([0.1, np.nan, 0.3, 0.4]), cutoff=0.5)

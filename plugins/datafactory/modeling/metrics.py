@@ -6,15 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import (
-    average_precision_score,
-    confusion_matrix,
-    f1_score,
-    mean_absolute_error,
-    r2_score,
-    roc_auc_score,
-    roc_curve,
-)
+from sklearn.metrics import confusion_matrix, f1_score, mean_absolute_error, r2_score
 
 # Metrics where a smaller value is better; every other metric is "higher is better".
 LOWER_IS_BETTER = frozenset({"mae", "mape", "rmse", "under_grading_cost", "high_risk_under_graded_rate", "psi"})
@@ -42,14 +34,48 @@ def rank_auc(y: np.ndarray, score: np.ndarray) -> float:
     return float((ranks[positives].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
-def ks_statistic(y_true: np.ndarray, y_score: np.ndarray) -> float:
-    fpr, tpr, _ = roc_curve(y_true, y_score)
-    return float(np.max(tpr - fpr))
+def binary_curve(y_true: np.ndarray, y_score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cumulative (false positives, true positives) above each distinct score, highest score first:
+    the one sort that AUC, KS, average precision and the ROC plot all read (sklearn sorts once for
+    each). Raises ValueError, as sklearn does, on a single class or a missing score."""
+    positive = np.asarray(y_true) == 1
+    score = np.asarray(y_score, dtype=float)
+    if np.isnan(score).any():
+        raise ValueError("scores contain NaN")
+    if positive.all() or not positive.any():
+        raise ValueError("only one class is present; the curve is not defined")
+    order = np.argsort(score, kind="stable")[::-1]
+    score, positive = score[order], positive[order]
+    last_of_each = np.r_[np.flatnonzero(np.diff(score)), len(score) - 1]  # ties share one point
+    tps = np.cumsum(positive, dtype=np.int64)[last_of_each]
+    return 1 + last_of_each - tps, tps
+
+
+def roc_points(fps: np.ndarray, tps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(fpr, tpr) from (0, 0) through every distinct score."""
+    return np.r_[0.0, fps / fps[-1]], np.r_[0.0, tps / tps[-1]]
+
+
+def trapezoid_auc(fpr: np.ndarray, tpr: np.ndarray) -> float:
+    """Area under the ROC points: a tie's diagonal step counts half, as in the Mann-Whitney form."""
+    return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
+
+
+def _curve_metrics(y_true: np.ndarray, y_score: np.ndarray) -> dict[str, float]:
+    fps, tps = binary_curve(y_true, y_score)
+    fpr, tpr = roc_points(fps, tps)
+    auc = trapezoid_auc(fpr, tpr)
+    recall_gain = np.diff(np.r_[0, tps]) / tps[-1]
+    return {
+        "auc": auc,
+        "ks": float(np.max(tpr - fpr)),
+        "gini": 2 * auc - 1,
+        "pr_auc": float(np.sum(recall_gain * tps / (tps + fps))),  # average precision
+    }
 
 
 def ranking_metrics(y_true: np.ndarray, y_score: np.ndarray) -> dict[str, float]:
-    auc = float(roc_auc_score(y_true, y_score))
-    return {"auc": auc, "ks": ks_statistic(y_true, y_score), "gini": 2 * auc - 1}
+    return {k: v for k, v in _curve_metrics(y_true, y_score).items() if k != "pr_auc"}
 
 
 def binary_metrics(y_true: np.ndarray, y_score: np.ndarray, cutoff: float) -> dict[str, float]:
@@ -57,8 +83,7 @@ def binary_metrics(y_true: np.ndarray, y_score: np.ndarray, cutoff: float) -> di
     positives = y_true == 1
     hits = int(np.sum(flagged & positives))
     return {
-        **ranking_metrics(y_true, y_score),
-        "pr_auc": float(average_precision_score(y_true, y_score)),
+        **_curve_metrics(y_true, y_score),
         "precision_at_cutoff": hits / max(int(flagged.sum()), 1),
         "recall_at_cutoff": hits / max(int(positives.sum()), 1),
     }

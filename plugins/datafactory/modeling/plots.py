@@ -10,6 +10,8 @@ from html import escape
 
 import numpy as np
 
+from datafactory.modeling.metrics import binary_curve, roc_points, trapezoid_auc
+
 SIZE, MARGIN = 420, 50
 COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728")
 MAX_POINTS = 400
@@ -56,14 +58,12 @@ def _legend(labels: list[str]) -> str:
 
 
 def roc_svg(y: np.ndarray, curves: dict[str, np.ndarray]) -> str:
-    from sklearn.metrics import roc_auc_score, roc_curve
-
     body = _polyline(*_xy(np.array([0.0, 1.0]), np.array([0.0, 1.0]), 0, 1), "#aaa", dashed=True)
     labels = []
     for i, (label, scores) in enumerate(curves.items()):
-        fpr, tpr, _ = roc_curve(y, scores)
+        fpr, tpr = roc_points(*binary_curve(y, scores))
         body += _polyline(*_xy(*_thin(fpr, tpr), 0, 1), COLOURS[i % len(COLOURS)])
-        labels.append(f"{label} (AUC {roc_auc_score(y, scores):.3f})")
+        labels.append(f"{label} (AUC {trapezoid_auc(fpr, tpr):.3f})")
     return _frame("ROC on holdout", "false positive rate", "true positive rate", body + _legend(labels))
 
 

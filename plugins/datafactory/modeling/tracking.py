@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -120,11 +122,33 @@ def snapshot_tags(snapshot: dict[str, Any]) -> dict[str, str]:
     return tags
 
 
-def _pip_requirements() -> list[str]:
-    import lightgbm
-    import sklearn
+_MODEL_PACKAGES = {"lightgbm": "lightgbm", "scikit-learn": "sklearn", "pandas": "pandas"}  # distribution: module
 
-    return [f"lightgbm=={lightgbm.__version__}", f"scikit-learn=={sklearn.__version__}", f"pandas=={pd.__version__}"]
+
+def _pip_requirements() -> list[str]:
+    from importlib.metadata import version
+
+    return [f"{package}=={version(package)}" for package in _MODEL_PACKAGES]
+
+
+@contextmanager
+def _requirements_map_for_our_packages() -> Iterator[None]:
+    """While a model is logged, MLflow's module -> distribution map names only the packages we pin.
+
+    The requirements are given, so MLflow infers nothing; it only checks them against the installed
+    versions (`importlib_metadata.version` per package). Building its full map first reads every
+    installed distribution's metadata: 1.2 s on the first model a process logs. The map is put back
+    afterwards, so anything that does infer requirements later builds the full one."""
+    from mlflow.utils import requirements_utils
+
+    if getattr(requirements_utils, "_MODULES_TO_PACKAGES", ()) is not None:  # built already, or MLflow changed
+        yield
+        return
+    requirements_utils._MODULES_TO_PACKAGES = {module: [package] for package, module in _MODEL_PACKAGES.items()}
+    try:
+        yield
+    finally:
+        requirements_utils._MODULES_TO_PACKAGES = None
 
 
 def _log_artifact(path: str, content: str | dict[str, Any]) -> None:
@@ -241,14 +265,15 @@ def log_training_run(
     card = render_card(card_template, fields)
     mlflow.log_text(card, CARD_ARTIFACT)
     example = trained.holdout_x.head(5)
-    info = mlflow.pyfunc.log_model(
-        name=winner.name,
-        python_model=trained.model,
-        signature=infer_signature(example, trained.model.predict(None, example)),
-        input_example=example,
-        pip_requirements=_pip_requirements(),
-        tags={"scenario": config.scenario, "candidate": winner.name, "family": config.family},
-    )
+    with _requirements_map_for_our_packages():
+        info = mlflow.pyfunc.log_model(
+            name=winner.name,
+            python_model=trained.model,
+            signature=infer_signature(example, trained.model.predict(None, example)),
+            input_example=example,
+            pip_requirements=_pip_requirements(),
+            tags={"scenario": config.scenario, "candidate": winner.name, "family": config.family},
+        )
     mlflow.log_metrics(prefixed(winner.holdout, "holdout"), model_id=info.model_id, dataset=holdout_set)
     return run.info.run_id, info.model_uri, card
 
