@@ -189,3 +189,12 @@ def test_codes_with_digits_are_identifiers_and_a_few_months_stay_categories():
     schema, ignored = infer_schema(frame, exclude=set())
     assert ignored["invoice"].startswith("an identifier")
     assert "issue_month" in schema.categorical
+
+
+def test_the_split_key_is_the_documented_crc32_of_the_id_text():
+    """A modeller can rebuild the holdout in any tool: the bucket starts from CRC-32, not a library's hash."""
+    import zlib
+
+    ids = pd.Series(["91330200MA2AB3XK6T", "P0001", "客户-7"])
+    assert key_hashes(ids).tolist() == [zlib.crc32(i.encode()) for i in ids]
+    assert key_hashes(pd.Series([7, 42])).tolist() == [zlib.crc32(b"7"), zlib.crc32(b"42")]
