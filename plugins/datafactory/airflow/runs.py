@@ -202,8 +202,11 @@ def task_log_record(line: str) -> dict[str, str]:
 
 @contextmanager
 def _task_logs(capture: OutputCapture) -> Iterator[None]:
-    """While dag.test() runs a task in-process, its output goes to that task's Airflow log file."""
+    """While dag.test() runs a task in-process, its output goes to that task's Airflow log file; after
+    it, the memory it freed goes back to the system, so the next task does not start on its peak."""
     from airflow.sdk.execution_time import supervisor
+
+    from datafactory.memory import release_freed_memory
 
     original = supervisor.run_task_in_process
 
@@ -213,6 +216,7 @@ def _task_logs(capture: OutputCapture) -> Iterator[None]:
             return original(ti, task, client)
         finally:
             capture.task_log(None)
+            release_freed_memory()
 
     supervisor.run_task_in_process = run_task_in_process
     try:
