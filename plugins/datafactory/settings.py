@@ -28,6 +28,7 @@ class Settings:
     landing_url: str = ""  # file drops: a local folder or s3://bucket/prefix
     platform_url: str = ""  # the simulated sharing platform's own store (what its API serves)
     schedule_end: str | None = None  # last day the daily schedules make runs for (a pilot's end); None: no end
+    conform_batch_rows: int = 250_000  # a conform task takes regions until it has this many rows (1: one each)
 
     def zone(self, name: str) -> Path:
         return self.home / name
@@ -106,6 +107,7 @@ def load_settings() -> Settings:
         landing_url=env("DATAFACTORY_LANDING_URL", str(home / "upstream" / "landing")),
         platform_url=env("DATAFACTORY_PLATFORM_URL", f"sqlite:///{home}/upstream/platform.db"),
         schedule_end=env("DATAFACTORY_SCHEDULE_END") or None,
+        conform_batch_rows=int(env("DATAFACTORY_CONFORM_BATCH_ROWS", "250000")),
     )
 
 

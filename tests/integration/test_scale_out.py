@@ -96,6 +96,9 @@ def factory_run(tmp_path_factory: pytest.TempPathFactory):
         "AIRFLOW_DAGS_PAUSED_AT_CREATION": "true",
         "DATAFACTORY_FIRST_DATE": today.isoformat(),
         "DATAFACTORY_SCHEDULE_END": today.isoformat(),
+        # One region per conform task (a real deployment's regions hold far more rows than the default
+        # batch): the per-region mapping is what this test spreads over the two workers.
+        "DATAFACTORY_CONFORM_BATCH_ROWS": "1",
     }
     home = tmp_path_factory.mktemp("scale-out")
     with running_stack(home, workers=2, redis_db=15, enterprises=1500, overrides=overrides) as stack:

@@ -7,12 +7,16 @@ from datetime import date
 import pandas as pd
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from datafactory.partitioning import region_column
 from datafactory.partitioning.regions import (
     HELD_REASON,
     UNKNOWN_REGION,
     RegionZones,
+    batch_label,
+    batch_regions,
     combine_results,
     region_codes,
     split_by_region,
@@ -141,3 +145,27 @@ def test_a_feed_with_key_buckets_is_split_by_a_stable_hash_of_its_first_key():
     assert codes == region_codes(keys, "visit_id", buckets=4).to_pylist()  # the same key, the same bucket
     assert set(codes[:400]) == {"k00", "k01", "k02", "k03"} and codes[400] == UNKNOWN_REGION
     assert max(codes.count(f"k0{b}") for b in range(4)) < 140  # about a quarter each
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    rows=st.dictionaries(st.from_regex(r"\d{6}", fullmatch=True), st.integers(0, 2_000_000), max_size=40),
+    min_rows=st.integers(1, 3_000_000),
+)
+def test_batches_take_every_region_once_in_order_and_close_as_soon_as_they_are_full(rows, min_rows):
+    batches = batch_regions(rows, min_rows)
+    assert [r for batch in batches for r in batch] == list(rows)  # each region once, none lost, order kept
+    assert all(batches)
+    for batch in batches[:-1]:  # a batch closes at min_rows: full, and not full one region earlier
+        held = [rows[r] for r in batch]
+        assert sum(held) >= min_rows > sum(held[:-1])
+    if batches:
+        assert sum(rows[r] for r in batches[-1][:-1]) < min_rows
+
+
+def test_a_big_region_has_a_task_of_its_own_and_small_ones_share_one():
+    rows = {"330281": 900_000, "330502": 40, "370102": 12, "370202": 300_000, UNKNOWN_REGION: 3}
+    assert batch_regions(rows, 250_000) == [["330281"], ["330502", "370102", "370202"], [UNKNOWN_REGION]]
+    assert batch_regions(rows, 1) == [[r] for r in rows]
+    assert batch_label(["330281"]) == "330281"
+    assert batch_label(["330502", "370102", "370202"]) == "330502..370202 (3 partitions)"

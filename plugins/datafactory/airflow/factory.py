@@ -127,35 +127,41 @@ def _report(**context: Any) -> str:
 
 
 def _conform_by_region(source: str, pulled: Any) -> tuple[Any, Any]:
-    """Large feeds: split the raw partition by region, conform each region as a dynamically mapped task
-    (spread over the workers, one region in memory each), then assemble the feed's snapshot. The last
-    task keeps the feed's `conform` id and its conformed asset. Returns (last task, first task)."""
+    """Large feeds: split the raw partition by region, conform the regions as dynamically mapped tasks
+    (spread over the workers, one region in memory at a time; small regions share a task, so a feed of
+    many small regions does not pay the orchestrator's per-task cost for each), then assemble the
+    feed's snapshot. The last task keeps the feed's `conform` id and its conformed asset. Returns
+    (last task, first task)."""
 
     @task(task_id="split_regions")
-    def split(name: str, pulled: dict, **context) -> list[str]:
+    def split(name: str, pulled: dict, **context) -> list[list[str]]:
         from datafactory.airflow.tasks import split_regions
 
         return split_regions(name, context)
 
     @task(task_id="conform_region", map_index_template="{{ region }}", **ONE_XCOM)
-    def conform_one(name: str, region: str, **context) -> dict:
-        from datafactory.airflow.tasks import conform_region
+    def conform_batch(name: str, regions: list[str], **context) -> dict:
+        from airflow.sdk import get_current_context
 
-        context["region"] = region  # labels the mapped task instance in the UI
-        return conform_region(name, region, context)
+        from datafactory.airflow.tasks import conform_regions
+        from datafactory.partitioning.regions import batch_label
+
+        # The map index template reads the task's own context (`**context` here is a copy of it).
+        get_current_context()["region"] = batch_label(regions)
+        return conform_regions(name, regions, context)
 
     @task(task_id="conform", outlets=[conformed_asset(source)], **ONE_XCOM)
-    def assemble(name: str, regions: list[str], done: list[dict], **context) -> dict:
+    def assemble(name: str, batches: list[list[str]], done: list[dict], **context) -> dict:
         from datafactory.airflow.context import run_date
         from datafactory.airflow.tasks import assemble_regions
 
-        result = assemble_regions(name, regions, context)
+        result = assemble_regions(name, batches, context)
         context["outlet_events"][conformed_asset(name)].extra = {"logical_date": run_date(context).isoformat()}
         return result
 
-    regions = split(source, pulled)
-    per_region = conform_one.partial(name=source).expand(region=regions)
-    return assemble(source, regions, per_region), regions
+    batches = split(source, pulled)
+    per_batch = conform_batch.partial(name=source).expand(regions=batches)
+    return assemble(source, batches, per_batch), batches
 
 
 def _train_dag(scenario: str, inputs: list[str]) -> DAG:

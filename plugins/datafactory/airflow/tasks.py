@@ -134,38 +134,48 @@ def publish(product: str, step: str, context: dict[str, Any]) -> dict[str, Any]:
     return json_safe(result)
 
 
-def split_regions(source: str, context: dict[str, Any]) -> list[str]:
-    """Region partitions: the feed's raw partition streamed into one slice per region; returns the regions."""
-    from datafactory.partitioning.regions import split_by_region
+def split_regions(source: str, context: dict[str, Any]) -> list[list[str]]:
+    """Region partitions: the feed's raw partition streamed into one slice per region; returns the
+    regions in batches, one conform task each (`conform_batch_rows`)."""
+    from datafactory.partitioning.regions import batch_regions, split_by_region
     from datafactory.settings import load_settings
     from datafactory.specs import load_sources
     from datafactory.zones import Zones
 
     settings = load_settings()
     spec = load_sources(settings.repo)[source]
-    return list(split_by_region(spec, Zones(settings.home), run_date(context)))
+    rows = split_by_region(spec, Zones(settings.home), run_date(context))
+    return batch_regions(rows, settings.conform_batch_rows)
 
 
-def conform_region(source: str, region: str, context: dict[str, Any]) -> dict[str, Any]:
-    """One region of a feed, conformed as its own batch. A critical failure is recorded, not raised:
-    the feed-level step holds the whole batch and fails once, with the reason."""
-    from datafactory.partitioning.regions import RegionZones
+def conform_regions(source: str, regions: list[str], context: dict[str, Any]) -> dict[str, Any]:
+    """A batch of a feed's regions, each conformed as its own batch, one after another. A critical
+    failure is recorded, not raised: the feed-level step holds the whole feed and fails once, with the reason."""
+    from datafactory.partitioning.regions import RegionZones, batch_label
     from datafactory.quality.conform import QualityGateError, conform
     from datafactory.settings import load_settings
     from datafactory.specs import load_sources, load_suite
 
     settings = load_settings()
     spec = load_sources(settings.repo)[source]
-    zones, suite = RegionZones(settings.home, source, region), load_suite(settings.repo, spec.suite)
-    try:
-        delivery = _delivered(settings, source, context, whole_batch=False)
-        result = conform(spec, suite, run_date(context), run_id(context), zones, delivery)
-    except QualityGateError as exc:
-        return {"source": source, "region": region, "critical": str(exc)}
-    return {"region": region, **{k: result[k] for k in ("source", "rows_in", "rows_conformed", "rows_quarantined")}}
+    suite = load_suite(settings.repo, spec.suite)
+    delivery = _delivered(settings, source, context, whole_batch=False)
+    totals = {"region": batch_label(regions), "source": source}
+    totals |= dict.fromkeys(("rows_in", "rows_conformed", "rows_quarantined"), 0)
+    critical = []
+    for region in regions:
+        try:
+            zones = RegionZones(settings.home, source, region)
+            result = conform(spec, suite, run_date(context), run_id(context), zones, delivery)
+        except QualityGateError as exc:
+            critical.append(f"{region}: {exc}")
+            continue
+        for key in ("rows_in", "rows_conformed", "rows_quarantined"):
+            totals[key] += result[key]
+    return totals | ({"critical": "; ".join(critical)} if critical else {})
 
 
-def assemble_regions(source: str, regions: list[str], context: dict[str, Any]) -> dict[str, Any]:
+def assemble_regions(source: str, batches: list[list[str]], context: dict[str, Any]) -> dict[str, Any]:
     """The feed's conformed snapshot, quarantine and quality result from its regions."""
     from airflow.sdk.exceptions import AirflowFailException
 
@@ -176,7 +186,8 @@ def assemble_regions(source: str, regions: list[str], context: dict[str, Any]) -
 
     settings = load_settings()
     spec = load_sources(settings.repo)[source]
-    result = assemble(spec, Zones(settings.home), run_date(context), run_id(context), list(regions))
+    regions = [region for batch in batches for region in batch]
+    result = assemble(spec, Zones(settings.home), run_date(context), run_id(context), regions)
     if result["critical"]:  # retrying cannot fix bad upstream data
         raise AirflowFailException(f"{source}: critical expectation failed: {result['critical'][0]}")
     return {k: result[k] for k in ("source", "rows_in", "rows_conformed", "rows_quarantined")}

@@ -1,5 +1,6 @@
 """Region partitions: a large feed is conformed one region (county code) at a time, so each task
-holds one region's rows, and regions run in parallel on different workers. Monthly feeds that carry
+holds one region's rows at a time, and regions run in parallel on different workers (small regions
+share a task: `batch_regions`). Monthly feeds that carry
 no region (meter readings) are partitioned by month the same way: there the "region" is the period.
 A large feed with neither declares `key_buckets: N` and is split into N buckets by a hash of its first
 key column, so every version of a record lands in the same bucket.

@@ -117,6 +117,29 @@ def split_by_region(spec: SourceSpec, zones: Zones, logical_date: date, batch_ro
     return dict(sorted(counts.items()))
 
 
+def batch_regions(rows: dict[str, int], min_rows: int) -> list[list[str]]:
+    """Regions grouped, in order, into the batches one conform task each takes: a batch closes once it
+    holds `min_rows` rows, so a big region stays alone and small ones share a task (each task has a
+    fixed cost in the orchestrator, whatever its size). Every region is in exactly one batch."""
+    batches: list[list[str]] = []
+    current: list[str] = []
+    held = 0
+    for region, count in rows.items():
+        current.append(region)
+        held += count
+        if held >= min_rows:
+            batches.append(current)
+            current, held = [], 0
+    if current:
+        batches.append(current)
+    return batches
+
+
+def batch_label(regions: list[str]) -> str:
+    """How a batch is named in the UI (the mapped task's index): its region, or its first and last."""
+    return regions[0] if len(regions) == 1 else f"{regions[0]}..{regions[-1]} ({len(regions)} partitions)"
+
+
 def assemble(spec: SourceSpec, zones: Zones, logical_date: date, run_id: str, regions: list[str]) -> dict[str, Any]:
     """The feed-level result from its regions' results (`regions`: the ones delivered on the date).
 
