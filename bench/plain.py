@@ -128,8 +128,14 @@ def run_dag(dag, day: date, emit, rss: ResidentPeak) -> dict[str, Any]:
 
 
 def _call(dag_id, task, function, args, kwargs, context, emit, map_index: int, peak: ResidentPeak) -> Any:
+    from airflow.sdk.execution_time.context import set_current_context
+
+    def run() -> Any:
+        with set_current_context(context):  # as Airflow's task runner does: get_current_context() works
+            return function(*args, **kwargs, **context)
+
     try:
-        output, seconds, rss = _timed(lambda: function(*args, **kwargs, **context), peak)
+        output, seconds, rss = _timed(run, peak)
     except TaskFailedError as exc:
         raise TaskFailedError(f"{dag_id}.{task.task_id}[{map_index}]: {exc}") from exc
     emit(
