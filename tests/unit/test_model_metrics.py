@@ -125,9 +125,11 @@ def test_one_sort_curve_metrics_equal_sklearn(scores, data):
     assert again == pytest.approx(ours, abs=1e-12)
 
 
-def test_ties_between_classes_count_half_and_a_missing_score_is_refused():
+def test_ties_between_classes_count_half_and_a_missing_or_infinite_score_is_refused():
     y = np.array([0, 1, 0, 1])
     m = binary_metrics(y, np.array([0.5, 0.5, 0.5, 0.5]), cutoff=0.5)
     assert m["auc"] == 0.5 and m["ks"] == 0.0 and m["pr_auc"] == 0.5
     with pytest.raises(ValueError):
         binary_metrics(y, np.array([0.1, np.nan, 0.3, 0.4]), cutoff=0.5)
+    with pytest.raises(ValueError):  # sklearn refuses infinity too; ties of inf would be read as distinct
+        binary_metrics(y, np.array([np.inf, np.inf, -np.inf, 0.4]), cutoff=0.5)

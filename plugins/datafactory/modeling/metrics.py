@@ -37,11 +37,11 @@ def rank_auc(y: np.ndarray, score: np.ndarray) -> float:
 def binary_curve(y_true: np.ndarray, y_score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Cumulative (false positives, true positives) above each distinct score, highest score first:
     the one sort that AUC, KS, average precision and the ROC plot all read (sklearn sorts once for
-    each). Raises ValueError, as sklearn does, on a single class or a missing score."""
+    each). Raises ValueError, as sklearn does, on a single class or a missing or infinite score."""
     positive = np.asarray(y_true) == 1
     score = np.asarray(y_score, dtype=float)
-    if np.isnan(score).any():
-        raise ValueError("scores contain NaN")
+    if not np.isfinite(score).all():
+        raise ValueError("scores contain NaN or infinity")
     if positive.all() or not positive.any():
         raise ValueError("only one class is present; the curve is not defined")
     order = np.argsort(score, kind="stable")[::-1]
