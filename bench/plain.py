@@ -19,7 +19,6 @@ import threading
 import time
 from collections import defaultdict
 from datetime import UTC, date, datetime
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -65,7 +64,9 @@ class ResidentPeak:
 
     @staticmethod
     def now() -> float:
-        return int(Path("/proc/self/statm").read_text().split()[1]) * resource.getpagesize() / 2**20
+        from datafactory.memory import resident_mb
+
+        return resident_mb()
 
     def _sample(self) -> None:
         while not self._stop.wait(0.1):
