@@ -1,12 +1,13 @@
-"""Retry with exponential backoff and jitter, for transient upstream failures."""
+"""Retry with exponential backoff and full jitter for transient upstream failures, on tenacity."""
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
+
+import tenacity
 
 T = TypeVar("T")
 
@@ -32,28 +33,43 @@ class Backoff:
     base_s: float = 0.2
     max_s: float = 10.0
 
-    def delay(self, attempt: int, rng: random.Random) -> float:
-        """Full jitter: uniform in [0, min(max, base * 2^attempt)], so retrying clients spread out."""
-        return rng.uniform(0, min(self.max_s, self.base_s * 2**attempt))
+
+class _HintOrJitter(tenacity.wait.wait_base):
+    """Full jitter (uniform in [0, min(max, base * 2^n)], so retrying clients spread out), but never
+    sooner than the server's Retry-After."""
+
+    def __init__(self, backoff: Backoff):
+        self.jitter = tenacity.wait_random_exponential(multiplier=backoff.base_s, max=backoff.max_s)
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> float:
+        failure = retry_state.outcome.exception() if retry_state.outcome else None
+        hint = getattr(failure, "retry_after", None)
+        return max(hint or 0.0, self.jitter(retry_state))
 
 
 def with_retries(
     call: Callable[[], T],
     backoff: Backoff,
     retry_on: tuple[type[BaseException], ...] = (TransientError,),
-    sleep: Callable[[float], None] = time.sleep,
-    rng: random.Random | None = None,
+    sleep: Callable[[float], object] = time.sleep,
     on_retry: Callable[[int, BaseException], None] | None = None,
 ) -> T:
-    rng = rng or random.Random()
-    for attempt in range(backoff.attempts):
-        try:
-            return call()
-        except retry_on as exc:
-            if attempt == backoff.attempts - 1:
-                raise RetriesExhaustedError(f"gave up after {backoff.attempts} attempts: {exc}") from exc
-            if on_retry:
-                on_retry(attempt + 1, exc)
-            hint = getattr(exc, "retry_after", None)
-            sleep(max(hint or 0.0, backoff.delay(attempt, rng)))
-    raise AssertionError("unreachable: the loop returns or raises")
+    """`call()`, retried on `retry_on` up to `backoff.attempts` times in all; any other error is raised
+    at once. RetriesExhaustedError (from the last failure) when every attempt failed."""
+
+    def before_sleep(state: tenacity.RetryCallState) -> None:
+        if on_retry is not None and state.outcome is not None:
+            on_retry(state.attempt_number, state.outcome.exception())
+
+    retrying = tenacity.Retrying(
+        stop=tenacity.stop_after_attempt(backoff.attempts),
+        wait=_HintOrJitter(backoff),
+        retry=tenacity.retry_if_exception_type(retry_on),
+        sleep=sleep,
+        before_sleep=before_sleep,
+    )
+    try:
+        return retrying(call)
+    except tenacity.RetryError as exc:
+        last = exc.last_attempt.exception()
+        raise RetriesExhaustedError(f"gave up after {backoff.attempts} attempts: {last}") from last
