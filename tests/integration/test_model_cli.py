@@ -49,6 +49,9 @@ def _train(workspace, *args: str):
     _, env = workspace
     done = run_cli(["model", "train", *args], env, timeout=600)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    # MLflow's bookkeeping (INFO lines, notes on deliberate choices, "already exists") stays out of the terminal
+    chatter = [line for line in done.stderr.splitlines() if re.search(r"INFO|WARNING|Warning|already exists", line)]
+    assert not chatter, chatter
     run_ids = re.findall(r"run id: ([0-9a-f]{32})", done.stdout)
     assert run_ids, done.stdout
     return done.stdout, run_ids

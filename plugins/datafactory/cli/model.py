@@ -9,6 +9,7 @@ so they come back in about a second. A CSV's encoding and delimiter are found fr
 from __future__ import annotations
 
 import argparse
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -201,6 +202,14 @@ def _not_number(text: str) -> bool:
     return False
 
 
+def _mlflow_info_hidden(args: argparse.Namespace) -> None:
+    """MLflow's INFO lines (creating its tables, registering a version) are its own bookkeeping; the
+    command prints what was trained and registered. Read by MLflow when it is first imported; --debug
+    or a level the user set keeps them."""
+    if not getattr(args, "debug", False):
+        os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+
+
 def handle_train(args: argparse.Namespace) -> int:
     from datafactory.settings import load_settings
     from datafactory.specs import load_models
@@ -211,6 +220,7 @@ def handle_train(args: argparse.Namespace) -> int:
         raise LookupError(f"no scenario '{args.scenario}'; choose one of {', '.join(specs)}")
     spec = specs[args.scenario]
     check_target(profile(args.data, args.target), args.data, args, spec.family)
+    _mlflow_info_hidden(args)
 
     with console.status(f"training {args.scenario} on {args.data.name} ..."):
         from datafactory.modeling.pipeline import train_table
@@ -291,6 +301,7 @@ def handle_compare(args: argparse.Namespace) -> int:
     scenario = args.scenario.split("/", 1)[0]
     if scenario not in specs:
         raise LookupError(f"no scenario '{scenario}'; choose one of {', '.join(specs)}")
+    _mlflow_info_hidden(args)
     from datafactory.modeling.compare import recent_runs
 
     columns, rows = recent_runs(settings, args.scenario, args.last)

@@ -53,11 +53,17 @@ def describe_registered_model(client: MlflowClient, name: str, description: str,
 def register_winner(
     client: MlflowClient, name: str, model_uri: str, run_id: str, fingerprint: str, card: str, candidate: str
 ) -> str:
-    """A new version for the session's winner; aliases move only in `decide_promotion`."""
-    version = mlflow.register_model(
-        model_uri, name, tags={"training_fingerprint": fingerprint, "run_id": run_id, "candidate": candidate}
+    """A new version for the session's winner, linked to its logged model and run, with the card as its
+    description; aliases move only in `decide_promotion`. (The client call, not `mlflow.register_model`,
+    which prints that the model "already exists" on its first version: the model was described first.)"""
+    version = client.create_model_version(
+        name,
+        source=model_uri,
+        run_id=run_id,
+        tags={"training_fingerprint": fingerprint, "run_id": run_id, "candidate": candidate},
+        description=card[:_DESCRIPTION_LIMIT],
+        model_id=model_uri.removeprefix("models:/") if model_uri.startswith("models:/") else None,
     )
-    client.update_model_version(name, version.version, description=card[:_DESCRIPTION_LIMIT])
     return str(version.version)
 
 

@@ -5,7 +5,9 @@ artifacts, a model card, and the model with its signature and input example."""
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -151,6 +153,42 @@ def _requirements_map_for_our_packages() -> Iterator[None]:
         requirements_utils._MODULES_TO_PACKAGES = None
 
 
+# MLflow's notes on choices the factory makes on purpose, which tell a modeller nothing: the model is a
+# Python object (our own class, loaded only from our own store); pip is absent from a uv-built venv (the
+# requirements are pinned explicitly); the input example is checked against the signature (it always is);
+# integer columns (counts in a dataset record, grade ranks in an output) are integers by design.
+_KNOWN_NOTES = {
+    "mlflow.pyfunc": ("Passing a Python object as `python_model`", "Validating input example against model"),
+    "mlflow.utils.environment": ("Failed to resolve installed pip version",),
+}
+_INTEGER_OUTPUT_HINT = "Hint: Inferred schema contains integer column"
+
+
+class _DropNotes(logging.Filter):
+    def __init__(self, prefixes: tuple[str, ...]):
+        super().__init__()
+        self.prefixes = prefixes
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(self.prefixes)
+
+
+@contextmanager
+def _without_known_notes() -> Iterator[None]:
+    """MLflow's log lines and warnings about the choices above are dropped while a model is logged;
+    anything else it says still shows."""
+    filters = [(logging.getLogger(name), _DropNotes(prefixes)) for name, prefixes in _KNOWN_NOTES.items()]
+    for logger, note_filter in filters:
+        logger.addFilter(note_filter)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=_INTEGER_OUTPUT_HINT, category=UserWarning)
+            yield
+    finally:
+        for logger, note_filter in filters:
+            logger.removeFilter(note_filter)
+
+
 def _log_artifact(path: str, content: str | dict[str, Any]) -> None:
     if isinstance(content, dict):
         mlflow.log_dict(content, path)
@@ -192,8 +230,9 @@ def dataset(frame: pd.DataFrame, source: str, target: str, name: str, digest: st
     from mlflow.types.utils import _infer_schema
 
     resolved = LocalArtifactDatasetSource(source) if "://" not in source else source
-    record = mlflow.data.from_pandas(frame, source=resolved, targets=target, name=name, digest=digest)
-    record.__dict__["schema"] = _infer_schema(frame.head(SCHEMA_SAMPLE))  # the cached property, computed cheaply
+    with _without_known_notes():
+        record = mlflow.data.from_pandas(frame, source=resolved, targets=target, name=name, digest=digest)
+        record.__dict__["schema"] = _infer_schema(frame.head(SCHEMA_SAMPLE))  # the cached property, computed cheaply
     return record
 
 
@@ -265,7 +304,7 @@ def log_training_run(
     card = render_card(card_template, fields)
     mlflow.log_text(card, CARD_ARTIFACT)
     example = trained.holdout_x.head(5)
-    with _requirements_map_for_our_packages():
+    with _requirements_map_for_our_packages(), _without_known_notes():
         info = mlflow.pyfunc.log_model(
             name=winner.name,
             python_model=trained.model,
