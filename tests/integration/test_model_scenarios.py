@@ -191,6 +191,9 @@ def test_runs_carry_what_modellers_expect(env, trained, name):
     assert {"training", "holdout"} <= set(contexts)
     assert contexts["training"].name == f"{name}-train" and f"features/{name}" in contexts["training"].source
     assert json.loads(contexts["holdout"].profile)["num_rows"] == result["holdout_rows"]
+    source = pd.read_parquet(json.loads(contexts["training"].source)["uri"])  # the recorded source is real
+    target = training_config(_spec(name)).target
+    assert int(source[target].notna().sum()) == result["train_rows"] + result["holdout_rows"]
     assert run.info.end_time - run.info.start_time >= 1000 * result["features_s"]  # opened before the features
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
     features = json.loads(Path(client.download_artifacts(run.info.run_id, "features.json")).read_text())

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import getpass
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
@@ -74,12 +75,17 @@ def _train_log_register(
     source: str,
     commit: str,
     model_description: str,
+    source_written: Callable[[], object] = lambda: None,
 ) -> dict[str, Any]:
     """Inside the session's open run: train every candidate, log the session, register the winner and
-    decide its promotion."""
+    decide its promotion. `source_written` returns once the data the run records as its source is on
+    disk (it may still be being written while the candidates train)."""
     client = MlflowClient()
     trained = train(frame, config)
     timings = dict(trained.timings)
+    mark = time.perf_counter()
+    source_written()
+    timings["source_wait_s"] = time.perf_counter() - mark
     mark = time.perf_counter()
     run_id, model_uri, card = log_training_run(
         trained,
@@ -166,33 +172,35 @@ def train_scenario(settings: Settings, spec: ModelSpec, logical_date: date, snap
         path = zones.features(spec.name, logical_date)
         features_s = time.perf_counter() - mark
         mark = time.perf_counter()
-        # The parquet write (Arrow's encoder, outside the GIL) runs beside the fingerprint (hashlib, also outside it).
+        # The features parquet (the run's recorded source) is written beside the rest of the session: Arrow's
+        # encoder runs mostly outside the GIL, and logging waits for it.
         with ThreadPoolExecutor(max_workers=1) as pool:
-            written = pool.submit(write_parquet_atomic, frame, path)
+            written = pool.submit(write_parquet_atomic, frame.copy(deep=False), path)  # its own block manager
             fingerprint = training_fingerprint(labelled(frame, config.target), config.session_identity())
-            written.result()
-        fingerprint_s = time.perf_counter() - mark  # with the write
-        existing = version_with_fingerprint(client, spec.name, fingerprint)
-        if existing is None:
-            description = (
-                f"Features from `models/{spec.name}/{spec.features}` (DuckDB SQL) over the "
-                f"conformed tables {', '.join(spec.inputs)} as of {logical_date.isoformat()}: {len(frame)} rows, "
-                f"{int(frame[config.target].notna().sum())} labelled."
-            )
-            result = _train_log_register(
-                settings,
-                config,
-                frame,
-                fingerprint=fingerprint,
-                model_name=spec.name,
-                snapshot=snapshot,
-                template=card_template(spec),
-                data_description=description,
-                source=str(Path(path).resolve()),
-                commit=commit,
-                model_description=f"{spec.description}\n\n{RUN_CONVENTIONS}",
-            )
-            result["timings"] = {"features_s": features_s, "fingerprint_s": fingerprint_s, **result["timings"]}
+            fingerprint_s = time.perf_counter() - mark
+            existing = version_with_fingerprint(client, spec.name, fingerprint)
+            if existing is None:
+                description = (
+                    f"Features from `models/{spec.name}/{spec.features}` (DuckDB SQL) over the "
+                    f"conformed tables {', '.join(spec.inputs)} as of {logical_date.isoformat()}: {len(frame)} "
+                    f"rows, {int(frame[config.target].notna().sum())} labelled."
+                )
+                result = _train_log_register(
+                    settings,
+                    config,
+                    frame,
+                    fingerprint=fingerprint,
+                    model_name=spec.name,
+                    snapshot=snapshot,
+                    template=card_template(spec),
+                    data_description=description,
+                    source=str(Path(path).resolve()),
+                    commit=commit,
+                    model_description=f"{spec.description}\n\n{RUN_CONVENTIONS}",
+                    source_written=written.result,
+                )
+                result["timings"] = {"features_s": features_s, "fingerprint_s": fingerprint_s, **result["timings"]}
+            written.result()  # a failed write fails the session, reused or not
     if existing is not None:  # same data, same recipe: no new run, no registry churn
         client.delete_run(run.info.run_id)
         result = _reused(client, spec.name, existing)
