@@ -29,6 +29,7 @@ class Settings:
     platform_url: str = ""  # the simulated sharing platform's own store (what its API serves)
     schedule_end: str | None = None  # last day the daily schedules make runs for (a pilot's end); None: no end
     conform_batch_rows: int = 250_000  # a conform task takes regions until it has this many rows (1: one each)
+    staging_retention_days: float = 7.0  # a product run's staging folder is pruned this long after its last change
 
     def zone(self, name: str) -> Path:
         return self.home / name
@@ -108,6 +109,7 @@ def load_settings() -> Settings:
         platform_url=env("DATAFACTORY_PLATFORM_URL", f"sqlite:///{home}/upstream/platform.db"),
         schedule_end=env("DATAFACTORY_SCHEDULE_END") or None,
         conform_batch_rows=int(env("DATAFACTORY_CONFORM_BATCH_ROWS", "250000")),
+        staging_retention_days=float(env("DATAFACTORY_STAGING_RETENTION_DAYS", "7")),
     )
 
 

@@ -8,6 +8,8 @@ promotion. The demo's sequence: day 1 with champion 1, day 2 with champion 2, th
 
 from __future__ import annotations
 
+import os
+import time
 from datetime import date
 
 import pandas as pd
@@ -174,3 +176,18 @@ def test_a_restatement_date_is_a_date_and_nothing_else(factory, day: str):
     _, _, store = factory
     with pytest.raises(ValueError):
         request_restatement(store, PRODUCT, day, "operator", "why")
+
+
+def test_a_build_prunes_the_products_expired_staging_runs_and_keeps_the_rest(factory):
+    settings, _, _ = factory
+    root = settings.home / "staging" / "products" / PRODUCT
+    old, recent = root / "scheduled__2026-10-01", root / "scheduled__2026-10-30"
+    for folder, age_days in ((old, settings.staging_retention_days + 1), (recent, 1)):
+        folder.mkdir(parents=True)
+        (folder / "table.parquet").write_bytes(b"built")
+        stamp = time.time() - age_days * 86_400
+        for path in (folder / "table.parquet", folder):
+            os.utime(path, (stamp, stamp))
+    _run(settings, DAY1, "d1")
+    assert not old.exists() and recent.exists()
+    assert (root / "d1" / pipeline.TABLE).exists()  # the run itself keeps its folder until it expires

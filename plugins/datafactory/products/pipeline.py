@@ -26,6 +26,7 @@ import pandas as pd
 
 from datafactory.products.build import build_table
 from datafactory.products.review import Policy, review_table
+from datafactory.products.staging import prune_runs
 from datafactory.products.store import ObjectStore, open_store
 from datafactory.products.versioning import (
     APPROVED,
@@ -131,6 +132,7 @@ def build(run: ProductRun) -> dict[str, Any]:
     buffer = io.BytesIO()
     built.table.to_parquet(buffer, index=False)
     run.staging.mkdir(parents=True, exist_ok=True)
+    prune_runs(run.staging.parent, keep=run.staging, retention_days=run.settings.staging_retention_days)
     for stale in (VALIDATION, REVIEW):  # a rebuilt table must be checked again
         (run.staging / stale).unlink(missing_ok=True)
     (run.staging / TABLE).write_bytes(buffer.getvalue())
