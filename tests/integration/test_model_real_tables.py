@@ -254,3 +254,23 @@ def _prepare(frame: pd.DataFrame, config):
     from datafactory.modeling.train import prepare
 
     return prepare(frame, config)
+
+
+@pytest.mark.parametrize("name", list(TABLES))
+def test_column_names_as_spreadsheets_write_them_train_in_every_family(name):
+    """Headers such as `amount [CNY]`, `rate, %` or `grade "A": {x}` carry JSON's special characters,
+    which LightGBM refuses as feature names; they train, and every output keeps the table's own names."""
+    from datafactory.modeling.estimators import importance
+    from datafactory.modeling.train import train
+
+    load, scenario, target, positive = TABLES[name]
+    frame = load()
+    renamed = {c: f'{c} [u{i}], "k": {{v}}' for i, c in enumerate(frame.columns) if c != target}
+    t = train(frame.rename(columns=renamed), _config(scenario, target, positive=positive))
+    assert set(t.features) <= set(renamed.values()) and t.features
+    booster = next(r for r in t.results if r.candidate.algorithm == "lightgbm")
+    table = importance(booster.estimator, t.features)
+    assert sorted(table["feature"]) == sorted(t.features)  # gains under the table's names, not LightGBM's
+    outputs = t.model.predict(None, t.holdout_x)
+    pd.testing.assert_frame_equal(outputs, t.winner.holdout_outputs, check_dtype=False)
+    assert list(t.holdout_x.columns) == t.features

@@ -31,22 +31,38 @@ def booster_params(params: dict[str, Any], rows: int, **defaults: Any) -> tuple[
     return merged, rounds
 
 
+# LightGBM refuses feature names with JSON's special characters ("amount [CNY]", "rate, %"); inside the
+# booster they become their full-width forms, which read the same. Predictions go by position.
+_LIGHTGBM_SAFE = str.maketrans({'"': "＂", ",": "，", ":": "：", "[": "［", "]": "］", "{": "｛", "}": "｝"})
+
+
+def lightgbm_names(names: list[str]) -> list[str]:
+    """Names LightGBM accepts, one per column, still distinct (by position if translating merged two)."""
+    safe = [str(name).translate(_LIGHTGBM_SAFE) for name in names]
+    return safe if len(set(safe)) == len(safe) else [f"f{i}_{name}" for i, name in enumerate(safe)]
+
+
 def fit_booster(x: pd.DataFrame, y: np.ndarray, params: dict[str, Any], **defaults: Any) -> lgb.Booster:
     merged, rounds = booster_params(params, len(x), **defaults)
+    names = lightgbm_names(list(x.columns))
+    if names != list(x.columns):
+        x = x.set_axis(names, axis=1)
     return lgb.train(merged, lgb.Dataset(x, y, free_raw_data=True), num_boost_round=rounds)
 
 
-def gain_importance(booster: lgb.Booster) -> pd.DataFrame:
-    return pd.DataFrame({"feature": booster.feature_name(), "gain": booster.feature_importance("gain")}).sort_values(
+def gain_importance(booster: lgb.Booster, names: list[str] | None = None) -> pd.DataFrame:
+    """Gain per feature, under the table's own column names when given (in the order it was fitted on)."""
+    features = names if names is not None and len(names) == booster.num_feature() else booster.feature_name()
+    return pd.DataFrame({"feature": features, "gain": booster.feature_importance("gain")}).sort_values(
         "gain", ascending=False
     )
 
 
-def importance(estimator: Any) -> pd.DataFrame | None:
+def importance(estimator: Any, names: list[str] | None = None) -> pd.DataFrame | None:
     """Gain per feature for a booster, |coefficient| per input for a linear pipeline, else None."""
     booster = getattr(estimator, "booster", None)
     if booster is not None:
-        return gain_importance(booster)
+        return gain_importance(booster, names)
     pipeline = getattr(estimator, "pipeline", None)
     model = getattr(pipeline, "named_steps", {}).get("model") if pipeline is not None else None
     if model is None or not hasattr(model, "coef_"):

@@ -107,10 +107,11 @@ class Family:
             )
 
 
-def with_importance(artifacts: dict[str, Any], estimator: Any) -> dict[str, Any]:
+def with_importance(artifacts: dict[str, Any], estimator: Any, features: list[str]) -> dict[str, Any]:
+    """`features`: the model's inputs in the order it was fitted on, named as in the table."""
     from datafactory.modeling.estimators import importance
 
-    table = importance(estimator)
+    table = importance(estimator, features)
     if table is not None:
         artifacts["feature_importance.csv"] = table.to_csv(index=False)
     return artifacts

@@ -95,4 +95,4 @@ class BinaryFamily(Family):
 
     def artifacts(self, view: HoldoutView) -> dict[str, Any]:
         curves = {name: outputs["probability"].to_numpy() for name, outputs in view.curves.items()}
-        return with_importance({"plots/roc.svg": roc_svg(view.y, curves)}, view.estimator)
+        return with_importance({"plots/roc.svg": roc_svg(view.y, curves)}, view.estimator, view.features)

@@ -160,4 +160,5 @@ class OrdinalFamily(Family):
                 },
             },
             view.estimator,
+            view.features,
         )

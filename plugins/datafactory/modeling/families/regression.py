@@ -125,4 +125,4 @@ class RegressionFamily(Family):
 
     def artifacts(self, view: HoldoutView) -> dict[str, Any]:
         plot = actual_vs_predicted_svg(view.y, view.outputs["prediction"].to_numpy())
-        return with_importance({"plots/actual_vs_predicted.svg": plot}, view.estimator)
+        return with_importance({"plots/actual_vs_predicted.svg": plot}, view.estimator, view.features)

@@ -281,7 +281,7 @@ class ScorecardFamily(Family):
             out["scorecard.csv"] = table.to_csv(index=False)
             out["scorecard.md"] = _markdown_table(table)
             return out
-        return with_importance(out, model)
+        return with_importance(out, model, view.features)
 
 
 def _markdown_table(table: pd.DataFrame) -> str:
