@@ -119,6 +119,16 @@ def test_regression_family_on_a_small_numeric_table(workspace):
     run = _run(workspace, run_id)
     assert run.data.metrics["holdout_r2"] > 0.0
     assert run.data.params["family"] == "regression" and run.data.tags["winner"] in ("lightgbm", "ridge")
+    # The amount to predict as an office export writes it ("¥1,234.00"): read as numbers, the same model.
+    as_text = workspace[0] / "diabetes_text.csv"
+    frame = pd.read_csv(data)
+    frame["progression"] = [f"¥{v:,.2f}" for v in frame["progression"]]
+    frame.to_csv(as_text, index=False)
+    text_out, (text_run,) = _train(
+        workspace, "--scenario", "carbon_efficiency", "--data", str(as_text), "--target", "progression"
+    )
+    assert "read progression: numbers written as text" in text_out
+    assert _run(workspace, text_run).data.metrics["holdout_r2"] == pytest.approx(run.data.metrics["holdout_r2"])
 
 
 def test_group_keeps_a_stocks_months_together_and_the_card_says_so(workspace):
@@ -192,6 +202,12 @@ def test_input_errors_say_what_is_wrong(workspace):
     assert "has a single value (benign)" in _fails(workspace, *scorecard, "--data", str(one_class))
     assert "say which one means bad with --positive" in _fails(workspace, *scorecard, "--data", cancer)
     assert "no such file" in _fails(workspace, *scorecard, "--data", str(folder / "missing.csv"))
+    pending = folder / "pending.csv"
+    waiting = pd.read_csv(folder / "diabetes.csv").astype({"progression": object})
+    waiting.loc[:4, "progression"] = "pending"  # five patients not yet followed up
+    waiting.to_csv(pending, index=False)
+    regression = ["--scenario", "carbon_efficiency", "--data", str(pending), "--target", "progression"]
+    assert "'progression' has values that are not numbers (pending)" in _fails(workspace, *regression)
     grouped_by_label = _fails(
         workspace, *scorecard, "--data", cancer, "--positive", "malignant", "--group", "diagnosis"
     )

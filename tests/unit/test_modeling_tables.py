@@ -173,3 +173,21 @@ def test_a_ragged_row_is_one_error_naming_the_file_its_format_and_the_line(tmp_p
         ValueError, match=r"ragged.csv \(utf-8, comma-separated\): Expected 3 fields in line 3, saw 4; "
     ):
         read_table(path)
+
+
+@given(st.lists(st.text(alphabet="0123456789,.-+$¥%元 ５eE", max_size=12), min_size=1, max_size=30))
+def test_one_value_and_a_column_read_numbers_from_text_alike(values):
+    """The CLI reads a target value by value (before pandas loads); the trainer reads whole columns.
+    Both must call the same texts numbers, with the same values."""
+    from datafactory.modeling.number_text import number_from_text
+
+    column = pd.Series(values, dtype=object)
+    read, _ = numbers_from_text(pd.DataFrame({"v": column}))
+    if read["v"].dtype == object:  # the column as a whole is text (too few numbers): compare value by value
+        return
+    for text, number in zip(values, read["v"], strict=True):
+        one = number_from_text(text)
+        if one is None:
+            assert math.isnan(number)
+        else:
+            assert number == pytest.approx(one, nan_ok=False)

@@ -190,15 +190,23 @@ def check_target(found: TableProfile, path: Path, args: argparse.Namespace, fami
             raise ValueError(f"'{args.target}' has values {_values(values)}; say which one means bad with --positive")
     elif family == "ordinal" and len(values) < 3:
         raise ValueError(f"{args.scenario} grades into ordered classes; '{args.target}' has only {_values(values)}")
-    elif family == "regression" and any(_not_number(v) for v in values):
-        raise ValueError(f"{args.scenario} predicts a number; '{args.target}' has non-numeric values")
+    elif family == "regression":
+        unreadable = sorted(v for v in values if _not_number(v))
+        if unreadable:
+            raise ValueError(
+                f"{args.scenario} predicts a number; '{args.target}' has values that are not numbers "
+                f"({_values(set(unreadable))}); leave such rows' target empty, or fix them"
+            )
 
 
 def _not_number(text: str) -> bool:
+    """Not a number, even as text with separators, a currency or a percent sign (`12,345.60`, `¥800`)."""
+    from datafactory.modeling.number_text import number_from_text
+
     try:
         float(text)
     except ValueError:
-        return True
+        return number_from_text(text) is None
     return False
 
 

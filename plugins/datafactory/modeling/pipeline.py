@@ -247,7 +247,9 @@ def train_table(
     owner: str | None = None,
 ) -> dict[str, Any]:
     """The modeller's path: the scenario's family on any table, one session run in `<scenario>/<file stem>`."""
-    keep = {c for c in (target, id_column, group_column) if c}
+    keep = {c for c in (id_column, group_column) if c}
+    if spec.family != "regression":  # labels are read as written; an amount to predict may be written as text
+        keep.add(target)
     frame, read_as_numbers = read_table(path, keep) if frame is None else (frame, {})
     for column in (target, id_column, group_column):
         if column and column not in frame.columns:

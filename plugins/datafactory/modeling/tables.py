@@ -9,18 +9,13 @@ from __future__ import annotations
 from collections.abc import Collection
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from datafactory.modeling.csvformat import sniff
-from datafactory.quality.parsing import NUMBER
+from datafactory.modeling.number_text import MISSING_MARKS, NUMBER_TEXT, STRIP, UNITS
 
 NUMBER_SHARE = 0.98  # of a column's non-blank values: below this it is text that holds some numbers
-# A sign and a currency before the number grammar ingest declares (digits grouped by thousands or not,
-# decimals, an exponent), then % or a currency word.
-NUMBER_TEXT = rf"[-+]?[$¥€£]?(?:{NUMBER})"
-UNITS = r"\s*(?:%|元|USD|CNY|RMB)?"
-STRIP = r"[\s,$¥€£%]|元|USD|CNY|RMB"
-MISSING_MARKS = ("?", "-", "--", "—", "#DIV/0!", "#VALUE!")  # what exports write for "no value"
 
 
 def read_table(path: Path, exclude: Collection[str] = ()) -> tuple[pd.DataFrame, dict[str, str]]:
@@ -71,7 +66,10 @@ def _numbers(column: pd.Series) -> tuple[pd.Series, str, int] | None:
     readable = values.str.fullmatch(f"(?:{NUMBER_TEXT}){UNITS}").fillna(False).astype(bool)
     if readable.mean() < NUMBER_SHARE:
         return None
-    numbers = pd.to_numeric(values[readable].str.replace(STRIP, "", regex=True), errors="coerce")
+    # Python's float, as `number_from_text` reads one value (pandas' parser refuses '0E310'); an overflow
+    # ('1e400') is not a number either way, and is counted with the other unreadable values.
+    numbers = values[readable].str.replace(STRIP, "", regex=True).astype(object).astype("float64")
+    finite = np.isfinite(numbers.to_numpy())
     whole = pd.Series(float("nan"), index=column.index, dtype="float64")
-    whole[numbers.index] = numbers.astype("float64")
-    return whole, str(values[readable].iloc[0]), int((~readable).sum())
+    whole[numbers.index[finite]] = numbers.to_numpy()[finite]
+    return whole, str(values[readable].iloc[0]), int((~readable).sum() + (~finite).sum())

@@ -40,7 +40,7 @@ from datafactory.specs.feed import ColumnSpec
 WHITESPACE = " \t\n\r\x0b\x0c\x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000\ufeff" + "".join(
     map(chr, range(0x2000, 0x200C))
 )
-NUMBER = r"[+-]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:[.][0-9]+)?(?:[eE][+-]?[0-9]{1,3})?|[+-]?[.][0-9]+"
+NUMBER = forms.NUMBER
 EXACT_INT = r"^[+-]?[0-9]{1,18}$"  # read as int64 directly, so large integers keep every digit
 NS_PER_DAY = 86_400 * 10**9
 CHINA_NS = int(forms.CHINA_UTC_OFFSET.total_seconds()) * 10**9
