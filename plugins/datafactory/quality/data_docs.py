@@ -2,8 +2,8 @@
 
 Conform keeps each run's GE validation result (masked, without row lists) beside its quality
 result; this module loads them into an ephemeral GE context and lets GE's SiteBuilder render
-them. Only the given run's pages are rendered again; the site index lists every run, and every
-suite has its page.
+them. Only the given run's pages are rendered (and made offline) again; the site index lists the runs
+within two months of it, and every suite has its page.
 
 The site works offline (the normal case inside a government network): GE's templates load Bootstrap,
 jQuery, bootstrap-table, Font Awesome and Vega from CDNs, so the assets are copied into the site
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,10 @@ CDN = {
     "https://cdn.jsdelivr.net/npm/vega-embed@6": "vega/vega-embed.min.js",
 }
 _LONG_LIST = 20  # kwargs lists longer than this (reference key sets) are summarized
+# The site index lists the runs this close to the one being built. Every result loaded is parsed again on
+# each build, so listing all history made each day's build slower than the last (a year of 19 feeds and
+# their regions is tens of thousands of results); older runs' pages stay on disk, linked from their reports.
+INDEX_WINDOW_DAYS = 62
 
 
 def sanitized_result(result: Any, personal_columns: set[str]) -> dict[str, Any]:
@@ -132,13 +137,16 @@ def _add_suites(context: Any, names: set[str]) -> list[Any]:
 _GE_LOGO = re.compile(r"https://great-expectations-web-assets\.s3[^\"'\s]*?\.png[^\"'\s]*")
 
 
-def make_offline(site: Path) -> int:
-    """Copy the vendored assets into the site and point every page at them; returns pages changed."""
+def make_offline(site: Path, since: float = 0.0) -> int:
+    """Copy the vendored assets into the site and point its pages written since `since` (a time stamp;
+    earlier builds fixed theirs) at them; returns pages changed."""
     import shutil
 
     shutil.copytree(VENDOR, site / "static" / "vendor", dirs_exist_ok=True)
     changed = 0
     for page in site.rglob("*.html"):
+        if page.stat().st_mtime < since:
+            continue
         text = page.read_text(encoding="utf-8")
         depth = len(page.relative_to(site).parts) - 1
         local = text
@@ -151,14 +159,24 @@ def make_offline(site: Path) -> int:
     return changed
 
 
-def stored_results(zones: Zones) -> list[tuple[str, Path]]:
+def stored_results(zones: Zones, around: date | None = None) -> list[tuple[str, Path]]:
     """(batch name, file) of every kept GE result: `<feed>` for a feed conformed whole, and
-    `<feed>.<region>` for each region of a feed conformed region by region."""
+    `<feed>.<region>` for each region of a feed conformed region by region. With `around`, only
+    the runs within INDEX_WINDOW_DAYS of that date."""
     found = [(p.stem, p) for p in (zones.home / "quality").glob("*/ge/*.json")]
     for p in (zones.home / "partitions").glob("*/region=*/quality/*/ge/*.json"):
         region = p.parents[3].name.removeprefix("region=")
         found.append((f"{p.stem}.{region}", p))
+    if around is not None:
+        found = [(batch, p) for batch, p in found if _within_window(p.parent.parent.name, around)]
     return sorted(found)
+
+
+def _within_window(day: str, around: date) -> bool:
+    try:
+        return abs((date.fromisoformat(day) - around).days) <= INDEX_WINDOW_DAYS
+    except ValueError:  # not a run's folder
+        return False
 
 
 def build_data_docs(zones: Zones, logical_date: date) -> dict[str, str]:
@@ -181,7 +199,8 @@ def build_data_docs(zones: Zones, logical_date: date) -> dict[str, str]:
     )
     schema = ExpectationSuiteValidationResultSchema()
     today: dict[str, Any] = {}
-    for batch, path in stored_results(zones):
+    started = time.time()
+    for batch, path in stored_results(zones, around=logical_date):
         day = path.parent.parent.name
         result = schema.load(json.loads(path.read_text()))
         key = _identifier(day, result.suite_name, batch)
@@ -193,7 +212,7 @@ def build_data_docs(zones: Zones, logical_date: date) -> dict[str, str]:
         return {}
     suites = _add_suites(context, {key.expectation_suite_identifier.name for key in today.values()})
     context.build_data_docs(site_names=[SITE], resource_identifiers=[*today.values(), *suites])
-    make_offline(site)
+    make_offline(site, since=started - 1)  # the pages this build wrote (a second's slack for coarse clocks)
     pages = {}
     for batch, key in today.items():
         url = context.get_docs_sites_urls(resource_identifier=key, site_name=SITE)[0]["site_url"]
