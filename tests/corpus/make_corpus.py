@@ -242,6 +242,38 @@ def outcomes_gbk_layout() -> None:
     )
 
 
+def outcomes_signed_footer() -> None:
+    codes = [uscc("532901", f"MA6KU{n:03d}") for n in range(1, 5)]
+    layout = [
+        OUT_HEADER,
+        *outcomes_rows(codes),
+        ["注：is_bad 为 1 表示履约异常", "", "", ""],
+        ["制表人：李四", "审核人：王五", "", ""],
+        ["数据来源：大理市公共资源交易中心", "", "", ""],
+        ["填报日期：2026-11-03", "", "", ""],
+    ]
+    lines = records(layout)
+    name = f"sup_outcomes_{STAMP}.csv"
+    case(
+        "outcomes_signed_footer",
+        "A county office's GBK export signed off at the bottom, as government report tools print it: a footnote, "
+        "who made and checked the table, the data's source and the filing date. Each footer line is a row and is "
+        "quarantined as a note, never conformed and never dropped.",
+        feed="sup_outcomes",
+        suite="sup_outcomes",
+        rows_in=8,
+        files={name: "".join(lines).encode("gbk")},
+        expect={
+            **{f"{c}|2026-10": conformed(is_bad=i % 2) for i, c in enumerate(codes)},
+            "注：is_bad": quarantined("note row"),
+            "制表人：李四": quarantined("note row"),
+            "数据来源：": quarantined("note row"),
+            "填报日期：": quarantined("note row"),
+        },
+        shuffle=shuffle_spec(name, "gbk", lines, [1, 2, 3, 4]),
+    )
+
+
 def outcomes_fullwidth_ids() -> None:
     codes = DL[6:14]
     pilot = bad_check(codes[4])
@@ -1222,6 +1254,7 @@ def write_all() -> None:
     for build in (
         elec_gbk_control,
         outcomes_gbk_layout,
+        outcomes_signed_footer,
         outcomes_fullwidth_ids,
         outcomes_dos_eof,
         outcomes_utf16_tab,

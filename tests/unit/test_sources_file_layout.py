@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from datafactory.sources.fileparse import (
     BLANK_ROW,
     EOF_ROW,
+    NOTE_ROW,
     REPEATED_HEADER,
     SUMMARY_ROW,
     TRAILING_VALUE,
@@ -75,6 +76,25 @@ def test_layout_rows_are_rejected_each_with_its_reason():
     assert parsed.rows_seen == 11 and parsed.data_rows == 3
     assert "end-of-file marker" in EOF_ROW and "summary row" in SUMMARY_ROW and "repeated header" in REPEATED_HEADER
     assert "blank row" in BLANK_ROW
+
+
+def test_sign_off_and_footnote_lines_are_notes_and_words_that_only_start_alike_are_data():
+    data = _lines(
+        HEADER,
+        "A1,余姚,100",
+        "注：本表数据截至2026年10月31日,,",
+        "注 2 ：户名为脱敏后名称,,",
+        "制表人：李四,审核人：王五,",
+        "填报单位：大理市数据资源管理局,,",
+        "  数据来源: 供电局营销系统,,",
+        "单位：千瓦时,,",
+        "A2,注册会计师事务所,7",  # a name that starts like a note: data
+        ",来源公司,8",  # no id, a name that starts like a note: data (validation judges it)
+    )
+    parsed = parse_file("f.csv", data, "gbk")
+    assert parsed.frame["户名"].tolist() == ["余姚", "注册会计师事务所", "来源公司"]
+    assert parsed.rejected["_reason"].tolist() == [NOTE_ROW] * 6
+    assert parsed.rows_seen == 9 and parsed.data_rows == 3
 
 
 def test_eof_byte_right_after_the_last_row_ends_the_file():

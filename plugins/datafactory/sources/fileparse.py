@@ -52,6 +52,10 @@ EOF_MARKER = "\x1a"
 BLANK_ROW = "blank row: every field is empty (a separator line, not data)"
 REPEATED_HEADER = "repeated header: the header row again mid-file (not data)"
 SUMMARY_ROW = "summary row: a total/subtotal/average/remark line (合计, 小计, 总计, 平均, 备注, Total), not data"
+NOTE_ROW = (
+    "note row: a sign-off, source or footnote line (制表人, 审核人, 填报单位, 数据来源, 注, 说明, 单位 ... followed by "
+    "a colon), not data"
+)
 EOF_ROW = "end-of-file marker: a DOS ^Z byte (0x1A) after the last line, not data"
 TRAILING_VALUE = "malformed row: a value after the last header column (the trailing delimiter's field must be empty)"
 
@@ -76,7 +80,20 @@ _EXACT_SUMMARY = sorted(
     }
 )
 _EXACT_SET = pa.array(_EXACT_SUMMARY, type=pa.string())
-_LEAD_CHARS = pa.array(sorted({m[0] for m in SUMMARY_MARKERS} | {" ", "\t", "\u3000", "\u00a0"}), type=pa.string())
+# Lines government report tools put under (or between) the data: who made and checked the table, for which
+# unit, from what source, and numbered notes. A marker counts only when a colon follows it ("注：", "制表人:",
+# "注1："), so a name that merely starts with such a word ("注册资本", "来源公司") stays data.
+NOTE_MARKERS = (
+    "制表人", "制表日期", "制表单位", "制表", "审核人", "审核", "复核人", "复核", "负责人", "联系人", "联系电话",
+    "填报单位", "填报人", "填报日期", "填表人", "填表日期", "数据来源", "资料来源", "来源", "统计时间", "导出时间",
+    "打印时间", "说明", "注", "单位",
+)  # fmt: skip
+_NOTE_START = (
+    "^" + _GAP + "(" + "|".join(NOTE_MARKERS) + ")" + _GAP + "[0-9０-９一二三四五六七八九十()（）]*" + _GAP + "[:：]"
+)
+_LEAD_CHARS = pa.array(
+    sorted({m[0] for m in (*SUMMARY_MARKERS, *NOTE_MARKERS)} | {" ", "\t", "\u3000", "\u00a0"}), type=pa.string()
+)
 _TITLE_LOOKAHEAD = 10
 _TRAIL = "\x00trailing{}"
 
@@ -435,7 +452,8 @@ def _layout_rows(table: pa.Table, header: list[str], delimiter: str) -> tuple[pa
     Blank: every field empty. Repeated header: every cell equals its header name (after trimming).
     Summary: the first non-empty cell starts with 合计/小计/总计/平均/备注 (spaces between the two
     characters allowed), or one of the leading cells is exactly such a label or Total/Subtotal/Grand total
-    (the "大理市,小计,,200" shape)."""
+    (the "大理市,小计,,200" shape). Note: the first non-empty cell starts with a sign-off, source or
+    footnote marker and a colon ("制表人：", "数据来源:", "注1：")."""
     if table.num_rows == 0 or table.num_columns == 0:
         return table, []
     columns = [table.column(i) for i in range(table.num_columns)]
@@ -446,17 +464,21 @@ def _layout_rows(table: pa.Table, header: list[str], delimiter: str) -> tuple[pa
         repeated = pc.and_(repeated, _all(rest))
     first = pc.coalesce(*columns)
     leading = pc.fill_null(pc.is_in(pc.utf8_slice_codeunits(first, 0, 1), value_set=_LEAD_CHARS), False)
-    if pc.any(leading).as_py():  # only then the regex
+    note = leading
+    if pc.any(leading).as_py():  # only then the regexes
+        note = pc.fill_null(pc.match_substring_regex(first, _NOTE_START), False)
         leading = pc.fill_null(pc.match_substring_regex(first, _SUMMARY_START), False)
     exact = _any(pc.is_in(c, value_set=_EXACT_SET) for c in columns[:_LABEL_COLUMNS])
     summary = pc.or_(leading, pc.fill_null(exact, False))
     repeated = pc.and_(repeated, _not(blank))
     summary = pc.and_(summary, _not(pc.or_(blank, repeated)))
+    note = pc.and_(note, _not(pc.or_(pc.or_(blank, repeated), summary)))
     found: list[tuple[str, str]] = []
-    for mask, reason in ((blank, BLANK_ROW), (repeated, REPEATED_HEADER), (summary, SUMMARY_ROW)):
+    masks = ((blank, BLANK_ROW), (repeated, REPEATED_HEADER), (summary, SUMMARY_ROW), (note, NOTE_ROW))
+    for mask, reason in masks:
         found += _take(table, mask, reason, delimiter)
     if found:
-        table = table.filter(_not(pc.or_(pc.or_(blank, repeated), summary)))
+        table = table.filter(_not(_any(mask for mask, _ in masks)))
     return table, found
 
 
