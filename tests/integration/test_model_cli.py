@@ -129,6 +129,17 @@ def test_regression_family_on_a_small_numeric_table(workspace):
     )
     assert "read progression: numbers written as text" in text_out
     assert _run(workspace, text_run).data.metrics["holdout_r2"] == pytest.approx(run.data.metrics["holdout_r2"])
+    # The same, written by a continental office: '1.234,00 €'.
+    continental = workspace[0] / "diabetes_continental.csv"
+    frame["progression"] = pd.read_csv(data)["progression"].map(
+        lambda v: f"{v:,.2f} €".translate(str.maketrans(",.", ".,"))
+    )
+    frame.to_csv(continental, index=False, sep=";")
+    comma_out, (comma_run,) = _train(
+        workspace, "--scenario", "carbon_efficiency", "--data", str(continental), "--target", "progression"
+    )
+    assert "with a decimal comma" in comma_out
+    assert _run(workspace, comma_run).data.metrics["holdout_r2"] == pytest.approx(run.data.metrics["holdout_r2"])
 
 
 def test_group_keeps_a_stocks_months_together_and_the_card_says_so(workspace):
@@ -263,9 +274,27 @@ def test_an_office_export_trains_exactly_like_the_clean_table(workspace):
     office["worst area"] = office["worst area"].map(lambda v: f"{v:,.2f}")
     office["mean smoothness"] = office["mean smoothness"].map(lambda v: f"{v * 100:.4f}%")
     office.to_csv(folder / "clinic_office.csv", index=False, sep=";", encoding="gbk")
+    # A continental export: decimal commas everywhere, dots between thousands, a euro sign (cp1252).
+    continental = frame.copy()
+    for column in [c for c in frame.columns if frame[c].dtype == float]:
+        continental[column] = continental[column].map(lambda v: f"{v:,.6f}".translate(str.maketrans(",.", ".,")))
+    continental["mean area"] = continental["mean area"].map(lambda v: f"{v} €")
+    continental["diagnosis"] = np.where(frame["diagnosis"] == "恶性", "maligne", "benigne")
+    continental["ward"] = frame["ward"].map({"内科": "Innere", "外科": "Chirurgie", "肿瘤科": "Onkologie"})
+    continental.to_csv(folder / "clinic_continental.csv", index=False, sep=";", encoding="cp1252")
     figures = {}
-    for name in ("clinic_clean", "clinic_office"):
-        args = ["--data", str(folder / f"{name}.csv"), "--target", "diagnosis", "--positive", "恶性", "--id", "patient"]
+    for name in ("clinic_clean", "clinic_office", "clinic_continental"):
+        positive = "maligne" if name == "clinic_continental" else "恶性"
+        args = [
+            "--data",
+            str(folder / f"{name}.csv"),
+            "--target",
+            "diagnosis",
+            "--positive",
+            positive,
+            "--id",
+            "patient",
+        ]
         out, (run_id,) = _train(workspace, "--scenario", "anti_fraud_admission", *args)
         run = _run(workspace, run_id)
         figures[name] = (run.data.tags["features"], run.data.tags["winner"], run.data.metrics["holdout_auc"], out)
@@ -276,3 +305,8 @@ def test_an_office_export_trains_exactly_like_the_clean_table(workspace):
     assert "ward" in office_run[0].split(",")  # GBK text read as text: a categorical
     assert office_run[:2] == clean[:2]
     assert office_run[2] == pytest.approx(clean[2], abs=1e-9)
+    continental_run = figures["clinic_continental"]
+    assert "read mean radius: numbers written as text (e.g. '17,990000')" in continental_run[3]
+    assert "with a decimal comma" in continental_run[3]
+    assert continental_run[:2] == clean[:2]
+    assert continental_run[2] == pytest.approx(clean[2], abs=1e-9)

@@ -116,6 +116,8 @@ UNREADABLE = [
     ("NaN", "float", "c: expected a number"),
     ("inf", "float", "c: expected a number"),
     ("1,23", "float", "c: expected a number"),
+    ("0,500", "float", "c: expected a number"),  # no thousands start with 0: a decimal comma, not 500
+    ("-0,250", "float", "c: expected a number"),
     ("12%", "float", "c: expected a number"),
     ("3.5万美元", WAN, "c: expected a number in 万元, bare or with a unit 元, 万元, 亿元"),
     ("1.5", "int", "c: expected an integer"),  # never truncated

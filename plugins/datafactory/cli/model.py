@@ -200,13 +200,14 @@ def check_target(found: TableProfile, path: Path, args: argparse.Namespace, fami
 
 
 def _not_number(text: str) -> bool:
-    """Not a number, even as text with separators, a currency or a percent sign (`12,345.60`, `¥800`)."""
-    from datafactory.modeling.number_text import number_from_text
+    """Not a number, even as text with separators, a currency or a percent sign (`12,345.60`, `¥800`,
+    `1.234,5 €`); which decimal mark the column uses is the trainer's to decide, from all its values."""
+    from datafactory.modeling.number_text import DECIMAL_MARKS, number_from_text
 
     try:
         float(text)
     except ValueError:
-        return number_from_text(text) is None
+        return all(number_from_text(text, mark) is None for mark in DECIMAL_MARKS)
     return False
 
 

@@ -1,5 +1,6 @@
-"""Numbers written as text in a modeller's table (`13.56%`, `$1,200`, `1,234.5`, `１２３`): the grammar,
-and one value read by it. Pure Python, so the CLI checks a target with it before pandas is imported."""
+"""Numbers written as text in a modeller's table (`13.56%`, `$1,200`, `1,234.5`, `１２３`, and the
+continental `1.234,5 €`): the grammar for each decimal mark, which mark a file's columns use, and one value
+read by it. Pure Python, so the CLI checks a target with it before pandas is imported."""
 
 from __future__ import annotations
 
@@ -9,19 +10,46 @@ import unicodedata
 
 from datafactory.quality.forms import NUMBER
 
-# A sign and a currency before the number grammar ingest declares, then % or a currency word.
-NUMBER_TEXT = rf"[-+]?[$¥€£]?(?:{NUMBER})"
-UNITS = r"\s*(?:%|元|USD|CNY|RMB)?"
-STRIP = r"[\s,$¥€£%]|元|USD|CNY|RMB"
+# Continental Europe writes '.' or a space between thousands and ',' before the decimals (UCI's Air
+# Quality table, any German or French Excel export): '2,6' is 2.6 there, not text, and '1.234,5' is 1234.5.
+COMMA_NUMBER = r"[+-]?(?:[1-9][0-9]{0,2}(?:[. ][0-9]{3})+|[0-9]+)(?:,[0-9]+)?(?:[eE][+-]?[0-9]{1,3})?"
+DECIMAL_MARKS = (".", ",")
+_NUMBERS = {".": NUMBER, ",": COMMA_NUMBER}
+# A sign and a currency before the number, then % or a currency after it.
+UNITS = r"\s*(?:%|元|USD|CNY|RMB|EUR|[$¥€£])?"
+_STRIP = {".": r"[\s,$¥€£%]|元|USD|CNY|RMB|EUR", ",": r"[\s.$¥€£%]|元|USD|CNY|RMB|EUR"}
 MISSING_MARKS = ("?", "-", "--", "—", "#DIV/0!", "#VALUE!")  # what exports write for "no value"
-_WHOLE = re.compile(f"(?:{NUMBER_TEXT}){UNITS}")
-_STRIP = re.compile(STRIP)
 
 
-def number_from_text(text: str) -> float | None:
-    """The number a text holds by the grammar above (after NFKC), else None (also for an overflow)."""
+def number_grammar(decimal: str) -> str:
+    """The whole text of a number with this decimal mark, with its sign, currency and unit."""
+    return rf"[-+]?[$¥€£]?(?:{_NUMBERS[decimal]}){UNITS}"
+
+
+def strip_pattern(decimal: str) -> str:
+    """What to delete from a grammatical text before the decimal mark is made a point."""
+    return _STRIP[decimal]
+
+
+_WHOLE = {mark: re.compile(number_grammar(mark)) for mark in DECIMAL_MARKS}
+_STRIPS = {mark: re.compile(strip_pattern(mark)) for mark in DECIMAL_MARKS}
+
+
+def number_from_text(text: str, decimal: str = ".") -> float | None:
+    """The number a text holds by the grammar of `decimal` (after NFKC), else None (also for an overflow)."""
     value = unicodedata.normalize("NFKC", text).strip()
-    if not _WHOLE.fullmatch(value):
+    if not _WHOLE[decimal].fullmatch(value):
         return None
-    number = float(_STRIP.sub("", value))
+    number = float(_STRIPS[decimal].sub("", value).replace(decimal, "."))
     return number if math.isfinite(number) else None
+
+
+def decided_marks(shown: dict[str, set[str]]) -> dict[str, str]:
+    """Each column's decimal mark from the marks its values show on their own ('2.5' and '1,234.5' read
+    only with a point, '2,6' and '1.234,5' only with a comma; '1,234' and '12' either way). A column
+    that shows nothing takes the file's mark: a comma when some column shows a comma and none a point
+    (the export's locale), else a point. A column that shows both is read with a point, and its
+    comma-only values count as unreadable."""
+    decided = {name: next(iter(marks)) for name, marks in shown.items() if len(marks) == 1}
+    commas = "," in decided.values() and "." not in decided.values()
+    return {name: decided.get(name, "," if commas and not marks else ".") for name, marks in shown.items()}

@@ -1,5 +1,6 @@
 """A modeller's table as the trainer reads it: the CSV's own encoding and delimiter, and numbers that
-were written as text (`13.56%`, `$1,200`, `1,234.5`, `１２３`) read as numbers, each such column named.
+were written as text (`13.56%`, `$1,200`, `1,234.5`, `１２３`, `2,6` from a continental export) read as
+numbers, each such column named.
 
 Without this, a rate written with `%` had hundreds of distinct text values and was excluded as an
 identifier, though it is the strongest predictor of a credit table."""
@@ -13,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from datafactory.modeling.csvformat import sniff
-from datafactory.modeling.number_text import MISSING_MARKS, NUMBER_TEXT, STRIP, UNITS
+from datafactory.modeling.number_text import MISSING_MARKS, decided_marks, number_grammar, strip_pattern
 
 NUMBER_SHARE = 0.98  # of a column's non-blank values: below this it is text that holds some numbers
 
@@ -40,36 +41,52 @@ def read_table(path: Path, exclude: Collection[str] = ()) -> tuple[pd.DataFrame,
 
 def numbers_from_text(frame: pd.DataFrame, exclude: Collection[str] = ()) -> tuple[pd.DataFrame, dict[str, str]]:
     """Text columns whose values are (nearly) all numbers with separators, currency or a percent sign,
-    as float64; the few other values become missing and are counted. Pure: returns a new frame."""
-    converted: dict[str, pd.Series] = {}
-    notes: dict[str, str] = {}
+    as float64; the few other values become missing and are counted. Each column's decimal mark is
+    decided from its own values, then from the file's (`decided_marks`). Pure: returns a new frame."""
+    texts: dict[str, pd.Series] = {}
+    shown: dict[str, set[str]] = {}
     for name in frame.columns:
         column = frame[name]
         if name in exclude or not (pd.api.types.is_object_dtype(column) or pd.api.types.is_string_dtype(column)):
             continue
-        found = _numbers(column)
+        text = column.astype("string").str.normalize("NFKC").str.strip()
+        present = text.notna() & (text != "") & ~text.isin(MISSING_MARKS)
+        if present.any():
+            texts[name] = text[present]
+            shown[name] = _marks_shown(texts[name])
+    converted: dict[str, pd.Series] = {}
+    notes: dict[str, str] = {}
+    for name, mark in decided_marks(shown).items():
+        found = _numbers(texts[name], mark, frame.index)
         if found is None:
             continue
         numbers, example, unreadable = found
         converted[name] = numbers
+        comma = " with a decimal comma" if mark == "," else ""
         lost = f"; {unreadable} value(s) that are not numbers read as missing" if unreadable else ""
-        notes[name] = f"numbers written as text (e.g. '{example}') read as numbers{lost}"
+        notes[name] = f"numbers written as text (e.g. '{example}') read as numbers{comma}{lost}"
     return (frame.assign(**converted) if converted else frame), notes
 
 
-def _numbers(column: pd.Series) -> tuple[pd.Series, str, int] | None:
-    text = column.astype("string").str.normalize("NFKC").str.strip()
-    present = text.notna() & (text != "") & ~text.isin(MISSING_MARKS)
-    if not present.any():
-        return None
-    values = text[present]
-    readable = values.str.fullmatch(f"(?:{NUMBER_TEXT}){UNITS}").fillna(False).astype(bool)
+def _readable(values: pd.Series, mark: str) -> pd.Series:
+    return values.str.fullmatch(number_grammar(mark)).fillna(False).astype(bool)
+
+
+def _marks_shown(values: pd.Series) -> set[str]:
+    """The decimal marks that some value reads with and the other mark does not."""
+    point, comma = _readable(values, "."), _readable(values, ",")
+    return {mark for mark, only in ((".", point & ~comma), (",", comma & ~point)) if only.any()}
+
+
+def _numbers(values: pd.Series, mark: str, index: pd.Index) -> tuple[pd.Series, str, int] | None:
+    readable = _readable(values, mark)
     if readable.mean() < NUMBER_SHARE:
         return None
     # Python's float, as `number_from_text` reads one value (pandas' parser refuses '0E310'); an overflow
     # ('1e400') is not a number either way, and is counted with the other unreadable values.
-    numbers = values[readable].str.replace(STRIP, "", regex=True).astype(object).astype("float64")
+    digits = values[readable].str.replace(strip_pattern(mark), "", regex=True)
+    numbers = digits.str.replace(mark, ".", regex=False).astype(object).astype("float64")
     finite = np.isfinite(numbers.to_numpy())
-    whole = pd.Series(float("nan"), index=column.index, dtype="float64")
+    whole = pd.Series(float("nan"), index=index, dtype="float64")
     whole[numbers.index[finite]] = numbers.to_numpy()[finite]
     return whole, str(values[readable].iloc[0]), int((~readable).sum() + (~finite).sum())

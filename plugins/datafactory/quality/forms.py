@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 NAMED_FORMATS = ("iso", "excel_serial", "epoch_s", "epoch_ms")
 # A number: digits grouped by thousands or not, decimals, an exponent.
-NUMBER = r"[+-]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:[.][0-9]+)?(?:[eE][+-]?[0-9]{1,3})?|[+-]?[.][0-9]+"
+NUMBER = r"[+-]?(?:[1-9][0-9]{0,2}(?:,[0-9]{3})+|[0-9]+)(?:[.][0-9]+)?(?:[eE][+-]?[0-9]{1,3})?|[+-]?[.][0-9]+"
 CHINA_UTC_OFFSET = timedelta(hours=8)  # the factory's timestamps are naive China time (UTC+8, no DST)
 DIRECTIVES = {  # directive -> (group, regex when padded, regex when a separator follows)
     "Y": ("year", "[0-9]{4}", "[0-9]{4}"),
