@@ -282,19 +282,12 @@ def test_an_office_export_trains_exactly_like_the_clean_table(workspace):
     continental["diagnosis"] = np.where(frame["diagnosis"] == "恶性", "maligne", "benigne")
     continental["ward"] = frame["ward"].map({"内科": "Innere", "外科": "Chirurgie", "肿瘤科": "Onkologie"})
     continental.to_csv(folder / "clinic_continental.csv", index=False, sep=";", encoding="cp1252")
+    _office_workbook(frame, folder / "clinic_workbook.xlsx")
     figures = {}
-    for name in ("clinic_clean", "clinic_office", "clinic_continental"):
+    for file in ("clinic_clean.csv", "clinic_office.csv", "clinic_continental.csv", "clinic_workbook.xlsx"):
+        name = file.split(".")[0]
         positive = "maligne" if name == "clinic_continental" else "恶性"
-        args = [
-            "--data",
-            str(folder / f"{name}.csv"),
-            "--target",
-            "diagnosis",
-            "--positive",
-            positive,
-            "--id",
-            "patient",
-        ]
+        args = ["--data", str(folder / file), "--target", "diagnosis", "--positive", positive, "--id", "patient"]
         out, (run_id,) = _train(workspace, "--scenario", "anti_fraud_admission", *args)
         run = _run(workspace, run_id)
         figures[name] = (run.data.tags["features"], run.data.tags["winner"], run.data.metrics["holdout_auc"], out)
@@ -310,3 +303,34 @@ def test_an_office_export_trains_exactly_like_the_clean_table(workspace):
     assert "with a decimal comma" in continental_run[3]
     assert continental_run[:2] == clean[:2]
     assert continental_run[2] == pytest.approx(clean[2], abs=1e-9)
+    workbook_run = figures["clinic_workbook"]
+    assert "read clinic_workbook.xlsx: sheet '病例', the first of 2 (说明 not read)" in workbook_run[3]
+    assert (
+        "2 line(s) above the header skipped: '2024年度门诊病例信息表', '单位：毫米 制表日期：2024-12-31'"
+        in (workbook_run[3])
+    )
+    assert "excluded visit_date: a date" in workbook_run[3]
+    assert workbook_run[:2] == clean[:2]
+    assert workbook_run[2] == pytest.approx(clean[2], abs=1e-9)
+
+
+def _office_workbook(frame: pd.DataFrame, path) -> None:
+    """As a Chinese office saves a table: a merged title over the columns, a line with the unit and the
+    date, the header, the rows (with a visit date Excel keeps as a date), and a second sheet of notes."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "病例"
+    width = len(frame.columns) + 1
+    sheet.append(["2024年度门诊病例信息表"])
+    sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
+    sheet.append(["单位：毫米", None, None, "制表日期：2024-12-31"])
+    sheet.append([*frame.columns, "visit_date"])
+    start = pd.Timestamp("2024-01-01")
+    for i, row in enumerate(frame.itertuples(index=False)):
+        sheet.append([*row, (start + pd.Timedelta(days=i % 300)).to_pydatetime()])
+    notes = book.create_sheet("说明")
+    notes.append(["字段", "含义"])
+    notes.append(["diagnosis", "病理诊断"])
+    book.save(path)

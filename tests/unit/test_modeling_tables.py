@@ -264,3 +264,73 @@ def test_a_continentally_formatted_number_reads_back_as_itself_whatever_the_row_
     order.shuffle(shuffled)
     again, _ = numbers_from_text(frame.iloc[shuffled].reset_index(drop=True))
     np.testing.assert_array_equal(again["x"].to_numpy(), read["x"].to_numpy()[shuffled])
+
+
+TITLES = [
+    ["2024年度企业信用信息表"],
+    ["单位：万元", "", "", "制表日期：2024-12-31"],
+    [""],
+    ["数据来源：市大数据局"],
+]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    titles=st.lists(st.sampled_from(TITLES), max_size=4),
+    padded=st.booleans(),
+    form=st.sampled_from(FORMATS),
+)
+def test_titles_above_the_header_are_skipped_and_named_whatever_they_are(tmp_path, titles, padded, form):
+    """Offices put a title, a unit line or a date above a table, padded by Excel to the table's width or
+    typed without delimiters; the table must read back as if they were not there."""
+    encoding, delimiter = form
+    frame = _office_table()
+    width = len(frame.columns)
+    lines = []
+    for title in titles:
+        cells = title + [""] * (width - len(title)) if padded else [cell for cell in title if cell]
+        lines.append(delimiter.join(cells) if padded else " ".join(cells))
+    path = tmp_path / f"titled-{len(titles)}-{padded}.csv"
+    body = frame.to_csv(index=False, sep=delimiter)
+    path.write_bytes(("".join(line + "\n" for line in lines) + body).encode(encoding))
+    read, _ = read_table(path)
+    pd.testing.assert_frame_equal(read.fillna(""), frame.fillna(""), check_dtype=False)
+    shown = [line for line in (" ".join(cell for cell in title if cell) for title in titles) if line]
+    if shown:
+        assert read.attrs["layout"] == [
+            f"{len(titles)} line(s) above the header skipped: " + ", ".join(f"'{line}'" for line in shown)
+        ]
+    else:
+        assert read.attrs["layout"] == []
+
+
+def test_a_workbook_reads_its_first_sheet_from_the_header_down_with_excels_types(tmp_path):
+    from openpyxl import Workbook
+
+    frame = _office_table()
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "数据"
+    sheet.append(["2024年度企业信用信息表"])
+    sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(frame.columns) + 1)
+    sheet.append(["单位：元", None, None, "制表日期：2024-12-31"])
+    sheet.append([*frame.columns, "成立日期"])
+    for i, row in enumerate(frame.itertuples(index=False)):
+        sheet.append([*row, pd.Timestamp("2010-01-01").to_pydatetime() + pd.Timedelta(days=i)])
+    book.create_sheet("说明").append(["字段", "含义"])
+    path = tmp_path / "信用.xlsx"
+    book.save(path)
+    read, _ = read_table(path)
+    pd.testing.assert_frame_equal(read.drop(columns="成立日期").fillna(""), frame.fillna(""), check_dtype=False)
+    assert pd.api.types.is_datetime64_any_dtype(read["成立日期"]) and read["成立日期"][1] == pd.Timestamp("2010-01-02")
+    assert read.attrs["layout"] == [
+        "sheet '数据', the first of 2 (说明 not read)",
+        "2 line(s) above the header skipped: '2024年度企业信用信息表', '单位：元 制表日期：2024-12-31'",
+    ]
+
+
+def test_an_old_excel_workbook_is_named_not_misread(tmp_path):
+    path = tmp_path / "table.xls"
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))
+    with pytest.raises(ValueError, match=r"an Excel 97-2003 workbook; save it as \.xlsx or \.csv"):
+        read_table(path)

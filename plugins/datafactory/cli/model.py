@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 
 console = Console()
-SUFFIXES = (".csv", ".parquet", ".pq")
+SUFFIXES = (".csv", ".xlsx", ".xlsm", ".parquet", ".pq")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     verbs = p.add_subparsers(dest="verb", required=True)
     train = verbs.add_parser(
         "train",
-        help="train a scenario's algorithm family on a CSV or parquet file and log it to MLflow",
+        help="train a scenario's algorithm family on a CSV, Excel or parquet file and log it to MLflow",
         description=(
             "Numeric and categorical columns are inferred; identifiers, constant columns and leakage suspects "
             "are excluded (each printed with its reason). The scenario's algorithm, LightGBM and the linear (or "
@@ -35,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
     )
     train.add_argument("--scenario", required=True, help="whose family, algorithm, params and tuning to use")
-    train.add_argument("--data", required=True, type=Path, help="a .csv or .parquet file")
+    train.add_argument("--data", required=True, type=Path, help="a .csv, .xlsx (its first sheet) or .parquet file")
     train.add_argument("--target", required=True, help="the column to predict")
     train.add_argument(
         "--id",
@@ -97,27 +98,45 @@ def label_text(value: Any) -> str:
 
 def _csv_profile(path: Path, target: str) -> TableProfile:
     import csv
+    import itertools
 
     from datafactory.modeling.csvformat import sniff
 
     form = sniff(path)
     with path.open(newline="", encoding=form.encoding, errors="replace") as handle:
-        reader = csv.reader(handle, delimiter=form.delimiter)
-        header = next(reader, None)
-        if not header:
-            raise ValueError(f"{path.name}: the file has no header and no rows")
-        index = header.index(target) if target in header else None
-        rows = labelled = 0
-        values: set[str] = set()
-        for row in reader:
-            if not row:
-                continue
-            rows += 1
-            if index is not None and index < len(row) and row[index].strip() not in NA_TEXT:
-                labelled += 1
-                if len(values) < MAX_DISTINCT:
-                    values.add(label_text(row[index]))
-    return TableProfile(header, rows, labelled, values)
+        rows = itertools.islice(csv.reader(handle, delimiter=form.delimiter), form.title_rows, None)
+        return _rows_profile(path, rows, target)
+
+
+def _workbook_profile(path: Path, target: str) -> TableProfile:
+    import itertools
+
+    from datafactory.modeling.csvformat import TITLE_ROWS_MAX, title_rows
+    from datafactory.modeling.workbook import first_sheet_rows
+
+    with first_sheet_rows(path) as (rows, _):
+        head = list(itertools.islice(rows, TITLE_ROWS_MAX + 1))
+        cells = (["" if c is None else c for c in row] for row in itertools.chain(head, rows))
+        return _rows_profile(path, itertools.islice(cells, title_rows(head), None), target)
+
+
+def _rows_profile(path: Path, rows: Iterator[list[Any]], target: str) -> TableProfile:
+    """The header, then how many rows and labelled rows, and the target's values."""
+    header = [str(cell) for cell in next(rows, None) or []]
+    if not header:
+        raise ValueError(f"{path.name}: the file has no header and no rows")
+    index = header.index(target) if target in header else None
+    count = labelled = 0
+    values: set[str] = set()
+    for row in rows:
+        if not any(str(cell).strip() for cell in row):
+            continue
+        count += 1
+        if index is not None and index < len(row) and str(row[index]).strip() not in NA_TEXT:
+            labelled += 1
+            if len(values) < MAX_DISTINCT:
+                values.add(label_text(row[index]))
+    return TableProfile(header, count, labelled, values)
 
 
 def _parquet_profile(path: Path, target: str) -> TableProfile:
@@ -139,13 +158,16 @@ def profile(path: Path, target: str) -> TableProfile:
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file")
     if path.is_dir():
-        raise IsADirectoryError(f"{path}: is a folder; give a .csv or .parquet file")
+        raise IsADirectoryError(f"{path}: is a folder; give a .csv, .xlsx or .parquet file")
     suffix = path.suffix.lower()
+    if suffix == ".xls":
+        raise ValueError(f"{path.name}: an Excel 97-2003 workbook; save it as .xlsx or .csv")
     if suffix not in SUFFIXES:
-        raise ValueError(f"{path.name}: unsupported file type '{suffix}'; give a .csv or .parquet file")
+        raise ValueError(f"{path.name}: unsupported file type '{suffix}'; give a .csv, .xlsx or .parquet file")
     if path.stat().st_size == 0:
         raise ValueError(f"{path.name}: the file is empty")
-    found = _csv_profile(path, target) if suffix == ".csv" else _parquet_profile(path, target)
+    readers = {".csv": _csv_profile, ".xlsx": _workbook_profile, ".xlsm": _workbook_profile}
+    found = readers.get(suffix, _parquet_profile)(path, target)
     if found.rows == 0:
         raise ValueError(f"{path.name}: the file has a header ({len(found.columns)} columns) but no rows")
     return found
@@ -256,6 +278,8 @@ def handle_train(args: argparse.Namespace) -> int:
         )
         console.print(f"run id: {result['run_id']}")
         return 0
+    for what in result["layout"]:
+        console.print(f"[cyan]read[/cyan] {escape(args.data.name)}: {escape(what)}", soft_wrap=True, highlight=False)
     for column, what in result["read_as_numbers"].items():
         console.print(f"[cyan]read[/cyan] {escape(column)}: {escape(what)}", soft_wrap=True, highlight=False)
     print_session(result, spec.promotion.metric)

@@ -17,14 +17,28 @@ DELIMITERS = (",", ";", "\t", "|")
 SAMPLE_LINES = 50
 
 
+TITLE_ROWS_MAX = 10
+
+
 @dataclass(frozen=True)
 class CsvFormat:
     encoding: str
     delimiter: str
+    title_rows: int = 0  # lines above the header: a title, a unit, a date
 
     def describe(self) -> str:
         shown = {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe"}[self.delimiter]
-        return f"{self.encoding}, {shown}-separated"
+        above = f", {self.title_rows} title line(s) above the header" if self.title_rows else ""
+        return f"{self.encoding}, {shown}-separated{above}"
+
+
+def title_rows(rows: list[list[object]]) -> int:
+    """How many rows above the header hold a title, a unit or a date (Excel pads them with empty cells
+    to the table's width): the header is the first row that fills more than half as many cells as the
+    fullest row of the sample."""
+    filled = [sum(cell is not None and str(cell).strip() != "" for cell in row) for row in rows[: TITLE_ROWS_MAX + 1]]
+    widest = max(filled, default=0)
+    return next((index for index, count in enumerate(filled) if count > widest / 2), 0)
 
 
 GB2312_SHARE = 0.9  # of a GBK text's non-ASCII characters, in GB2312's common block (both bytes >= 0xA1)
@@ -64,9 +78,12 @@ def _encoding(head: bytes, complete: bool) -> str:
 def _delimiter(text: str) -> str:
     """The delimiter that splits the header into the most fields and every sampled row into as many
     (quoted fields respected); a comma when nothing splits."""
-    lines = [line for line in text.splitlines()[:SAMPLE_LINES] if line.strip()]
+    lines = [line for line in text.splitlines()[: SAMPLE_LINES + TITLE_ROWS_MAX] if line.strip()]
     if len(lines) > 1 and not text.endswith(("\n", "\r")):
         lines = lines[:-1]  # the sample may end inside a row
+    while len(lines) > 1 and not any(d in lines[0] for d in DELIMITERS):
+        lines = lines[1:]  # a title typed above the table, without Excel's padding
+    lines = lines[:SAMPLE_LINES]
     best, fields = ",", 1
     for delimiter in DELIMITERS:
         widths = {len(row) for row in csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter)}
@@ -86,4 +103,10 @@ def sniff(path: Path) -> CsvFormat:
         complete = not handle.read(1)
     encoding = _encoding(head, complete)
     text = head.decode(encoding, errors="ignore")
-    return CsvFormat(encoding, _delimiter(text))
+    delimiter = _delimiter(text)
+    head_lines = io.StringIO("\n".join(text.splitlines()[: TITLE_ROWS_MAX + 1]))
+    try:
+        titles = title_rows(list(csv.reader(head_lines, delimiter=delimiter)))
+    except csv.Error:  # a huge or unclosed field: no title line is read into it; pandas reports the field
+        titles = 0
+    return CsvFormat(encoding, delimiter, titles)

@@ -260,6 +260,9 @@ def train_table(
     if positive is not None:
         config = config.with_positive(positive)
     description = own_data_description(path, frame, config)
+    layout = list(frame.attrs.get("layout", []))  # a workbook's other sheets, titles above the header
+    if layout:
+        description += f" Read from `{path.name}`: {'; '.join(layout)}."
     if read_as_numbers:
         shown = "; ".join(f"`{c}` ({why})" for c, why in read_as_numbers.items())
         description += f" Read as numbers from text: {shown}."
@@ -295,5 +298,6 @@ def train_table(
         "experiment": experiment,
         "registered": register_as,
         "read_as_numbers": read_as_numbers,
+        "layout": layout,
         **result,
     }

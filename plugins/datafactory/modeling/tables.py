@@ -1,4 +1,5 @@
-"""A modeller's table as the trainer reads it: the CSV's own encoding and delimiter, and numbers that
+"""A modeller's table as the trainer reads it: a CSV in its own encoding and delimiter, or a workbook's
+first sheet, from the header down (title lines above it skipped and named), and numbers that
 were written as text (`13.56%`, `$1,200`, `1,234.5`, `１２３`, `2,6` from a continental export) read as
 numbers, each such column named.
 
@@ -7,36 +8,75 @@ identifier, though it is the strongest predictor of a credit table."""
 
 from __future__ import annotations
 
+import csv
+import itertools
 from collections.abc import Collection
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from datafactory.modeling.csvformat import sniff
+from datafactory.modeling.csvformat import TITLE_ROWS_MAX, sniff, title_rows
 from datafactory.modeling.number_text import MISSING_MARKS, decided_marks, number_grammar, strip_pattern
+from datafactory.modeling.workbook import WORKBOOKS, first_sheet_rows
 
 NUMBER_SHARE = 0.98  # of a column's non-blank values: below this it is text that holds some numbers
 
 
 def read_table(path: Path, exclude: Collection[str] = ()) -> tuple[pd.DataFrame, dict[str, str]]:
-    """The table, and for each CSV column read as numbers from text, what was done (for the CLI and the
-    card). Columns in `exclude` (the target, the id, the group) are left as they are. A parquet file's
-    types are the modeller's own: a text column there stays text."""
+    """The table, and for each text column read as numbers, what was done (for the CLI and the card).
+    Columns in `exclude` (the target, the id, the group) are left as they are. A parquet file's types are
+    the modeller's own: a text column there stays text. What was skipped to find the table (lines above
+    the header, other sheets of a workbook) is listed in the frame's `attrs["layout"]`."""
     suffix = path.suffix.lower()
     if suffix in (".parquet", ".pq"):
         return pd.read_parquet(path), {}
-    if suffix != ".csv":
-        raise ValueError(f"{path}: unsupported file type '{suffix}'; give a .csv or .parquet file")
+    if suffix == ".xls":
+        raise ValueError(f"{path.name}: an Excel 97-2003 workbook; save it as .xlsx or .csv")
+    if suffix in WORKBOOKS:
+        frame, layout = _read_workbook(path)
+    elif suffix == ".csv":
+        frame, layout = _read_csv(path)
+    else:
+        raise ValueError(f"{path}: unsupported file type '{suffix}'; give a .csv, .xlsx or .parquet file")
+    frame, notes = numbers_from_text(frame, exclude)
+    frame.attrs["layout"] = layout
+    return frame, notes
+
+
+def _above_header(rows: list[list[object]]) -> list[str]:
+    """The skipped rows' filled cells as one line each: a title, a unit, a date."""
+    lines = [" ".join(str(cell).strip() for cell in row if cell is not None and str(cell).strip()) for row in rows]
+    if not any(lines):
+        return []
+    shown = ", ".join(f"'{line}'" for line in lines if line)
+    return [f"{len(rows)} line(s) above the header skipped: {shown}"]
+
+
+def _read_csv(path: Path) -> tuple[pd.DataFrame, list[str]]:
     form = sniff(path)
+    with path.open(encoding=form.encoding, errors="replace", newline="") as handle:
+        above = list(itertools.islice(csv.reader(handle, delimiter=form.delimiter), form.title_rows))
     try:
-        frame = pd.read_csv(path, encoding=form.encoding, sep=form.delimiter, low_memory=False)
+        frame = pd.read_csv(
+            path, encoding=form.encoding, sep=form.delimiter, skiprows=form.title_rows, low_memory=False
+        )
     except pd.errors.ParserError as exc:  # pandas' own words, then what the file is read as and what to fix
         reason = str(exc).strip().removeprefix("Error tokenizing data. C error: ")
         raise ValueError(
             f"{path.name} ({form.describe()}): {reason}; every row needs as many fields as the header"
         ) from exc
-    return numbers_from_text(frame, exclude)
+    return frame, _above_header(above)
+
+
+def _read_workbook(path: Path) -> tuple[pd.DataFrame, list[str]]:
+    """The first sheet, from its header down (cells typed by Excel; dates stay dates)."""
+    with first_sheet_rows(path) as (rows, sheets):
+        head = [list(row) for row in itertools.islice(rows, TITLE_ROWS_MAX + 1)]
+    skip = title_rows(head)
+    frame = pd.read_excel(path, sheet_name=0, header=skip, engine="openpyxl")
+    others = [f"sheet '{sheets[0]}', the first of {len(sheets)} ({', '.join(sheets[1:])} not read)"]
+    return frame, (others if len(sheets) > 1 else []) + _above_header(head[:skip])
 
 
 def numbers_from_text(frame: pd.DataFrame, exclude: Collection[str] = ()) -> tuple[pd.DataFrame, dict[str, str]]:
