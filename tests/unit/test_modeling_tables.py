@@ -119,7 +119,8 @@ def test_a_formatted_number_reads_back_as_itself_whatever_the_row_order(values, 
     text = [STYLES[style](v) for v in values]
     read, notes = numbers_from_text(pd.DataFrame({"x": text}))
     assert set(notes) == {"x"}
-    np.testing.assert_allclose(read["x"].to_numpy(), np.round(values, 2), rtol=0, atol=0.006)
+    shown = [float(f"{v:.2f}") for v in values]  # what was written (numpy rounds halves to even)
+    np.testing.assert_allclose(read["x"].to_numpy(), shown, rtol=0, atol=1e-6)
     shuffled = list(range(len(text)))
     order.shuffle(shuffled)
     again, _ = numbers_from_text(pd.DataFrame({"x": [text[i] for i in shuffled]}))
@@ -258,7 +259,8 @@ def test_a_continentally_formatted_number_reads_back_as_itself_whatever_the_row_
     digits = 3 if style == "percent" else 2
     frame = pd.DataFrame({"x": text, "whole": [f"{round(v)}" for v in values]})
     read, _ = numbers_from_text(frame)
-    np.testing.assert_allclose(read["x"].to_numpy(), np.round(values, digits), rtol=0, atol=0.6 * 10**-digits)
+    shown = [float(f"{v:.{digits}f}") for v in values]  # what was written (numpy rounds halves to even)
+    np.testing.assert_allclose(read["x"].to_numpy(), shown, rtol=0, atol=1e-6)
     assert read["whole"].tolist() == [round(v) for v in values]
     shuffled = list(range(len(text)))
     order.shuffle(shuffled)
@@ -334,3 +336,53 @@ def test_an_old_excel_workbook_is_named_not_misread(tmp_path):
     path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))
     with pytest.raises(ValueError, match=r"an Excel 97-2003 workbook; save it as \.xlsx or \.csv"):
         read_table(path)
+
+
+LEADING = [
+    "宁波某某有限公司", "大理市", "合计", "小 计", " 总计：", "Total", "Grand Total:", "制表人：张三",
+    "注1：金额为万元", "注册资本不详", "来源公司", "单位：万元", "平均", "", "备注", "数据来源：市大数据局",
+]  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.tuples(st.sampled_from(LEADING), st.sampled_from(LEADING)), min_size=1, max_size=30))
+def test_the_trainer_skips_exactly_the_total_and_note_rows_ingest_would(tmp_path, rows):
+    """A differential test: ingest's Arrow detector (`sources/fileparse.py`), the trainer's pandas one and
+    the CLI's row-by-row one must keep the same rows of the same file."""
+    from datafactory.cli.model import profile
+    from datafactory.sources.fileparse import parse_csv
+
+    lines = ["name,area,amount,n"] + [f"{a},{b},{i * 10},{i}" for i, (a, b) in enumerate(rows)]
+    data = ("\n".join(lines) + "\n").encode("utf-8")
+    path = tmp_path / "office.csv"
+    path.write_bytes(data)
+    ingest = parse_csv("office.csv", data, "utf-8")
+    kept_by_ingest = sorted(int(n) for n in ingest.table.column("n").to_pylist())
+    read, _ = read_table(path)
+    assert sorted(read["n"].tolist()) == kept_by_ingest
+    assert len(read) + sum(int(line.split()[0]) for line in read.attrs["layout"]) == len(rows)
+    if read.empty:  # the CLI's input check, row by row in Python
+        with pytest.raises(ValueError, match="has a header"):
+            profile(path, "amount")
+    else:
+        assert profile(path, "amount").rows == len(read)
+
+
+def test_a_total_row_is_not_a_patient_and_the_checks_before_training_agree(tmp_path):
+    """A total kept as data is an outlier (the sum of every row) or a third class; the CLI's input check
+    must skip it too, or a 0/1 target with a total of 2 is refused as three-valued."""
+    from datafactory.cli.model import profile
+
+    path = tmp_path / "defaults.csv"
+    rows = ["客户,地区,逾期天数,是否违约"] + [f"C{i:03d},宁波,{i % 90},{i % 2}" for i in range(40)]
+    rows += ["合计,,1755,20", "大理市,小计,0,0", "制表人：张三,,,", "注1：逾期天数截至12月31日,,,"]
+    path.write_text("\n".join(rows) + "\n", encoding="gbk")
+    read, _ = read_table(path)
+    assert len(read) == 40 and read["逾期天数"].max() == 39
+    assert read["是否违约"].dtype == "int64" and set(read["是否违约"]) == {0, 1}  # as without the note lines
+    assert read.attrs["layout"] == [
+        "2 total row(s) skipped, not data: '合计', '大理市'",
+        "2 sign-off or note row(s) skipped, not data: '制表人：张三', '注1：逾期天数截至12月31日'",
+    ]
+    checked = profile(path, "是否违约")
+    assert checked.rows == 40 and checked.values == {"0", "1"}

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from datafactory.layout_marks import EXACT_SUMMARY_SET, LABEL_COLUMNS, NOTE_CELL, SUMMARY_CELL
 from datafactory.modeling.csvformat import TITLE_ROWS_MAX, sniff, title_rows
 from datafactory.modeling.number_text import MISSING_MARKS, decided_marks, number_grammar, strip_pattern
 from datafactory.modeling.workbook import WORKBOOKS, first_sheet_rows
@@ -39,9 +40,46 @@ def read_table(path: Path, exclude: Collection[str] = ()) -> tuple[pd.DataFrame,
         frame, layout = _read_csv(path)
     else:
         raise ValueError(f"{path}: unsupported file type '{suffix}'; give a .csv, .xlsx or .parquet file")
+    frame, skipped = without_layout_rows(frame)
     frame, notes = numbers_from_text(frame, exclude)
-    frame.attrs["layout"] = layout
+    frame.attrs["layout"] = layout + skipped
     return frame, notes
+
+
+def without_layout_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """The table without the totals (合计, 小计, Total) and sign-off or source lines (制表人：, 数据来源：)
+    that office exports put among the rows, found by their leading cells as ingest finds them, and what
+    was skipped. A total kept as data is an outlier with the sum of every row (or a third class)."""
+    leading = [frame[c] for c in frame.columns[:LABEL_COLUMNS] if pd.api.types.is_object_dtype(frame[c])]
+    summary = pd.Series(False, index=frame.index)
+    first = pd.Series(pd.NA, index=frame.index, dtype="string")  # the first filled leading cell
+    for column in leading:
+        text = column.astype("string")
+        summary |= text.isin(EXACT_SUMMARY_SET).fillna(False).astype(bool)  # '大理市,小计,,200'
+        first = first.fillna(text.where(text.str.strip() != ""))
+    summary |= first.str.match(SUMMARY_CELL.pattern).fillna(False).astype(bool)  # '合计（全市）'
+    note = first.str.match(NOTE_CELL.pattern).fillna(False).astype(bool) & ~summary
+    skipped = []
+    for mask, what in ((summary, "total"), (note, "sign-off or note")):
+        if mask.any():
+            labels = first[mask].head(3).tolist()
+            more = ", ..." if mask.sum() > 3 else ""
+            shown = ", ".join(f"'{label}'" for label in labels) + more
+            skipped.append(f"{int(mask.sum())} {what} row(s) skipped, not data: {shown}")
+    dropped = summary | note
+    if not dropped.any():
+        return frame, skipped
+    kept = frame[~dropped].reset_index(drop=True)
+    # Whole numbers that were floats only for a note line's empty cells are whole numbers again.
+    whole = {
+        name: kept[name].astype("int64")
+        for name in kept.columns
+        if pd.api.types.is_float_dtype(kept[name])
+        and frame[name].isna().any()
+        and kept[name].notna().all()
+        and (kept[name] % 1 == 0).all()
+    }
+    return kept.assign(**whole), skipped
 
 
 def _above_header(rows: list[list[object]]) -> list[str]:

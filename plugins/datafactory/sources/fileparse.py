@@ -41,6 +41,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from datafactory.layout_marks import (
+    EXACT_SUMMARY,
+    LABEL_COLUMNS,
+    NOTE_MARKERS,
+    SUMMARY_MARKERS,
+    note_start,
+    summary_start,
+)
+
 UTF8_BOM = b"\xef\xbb\xbf"
 UTF16_BOMS = {b"\xff\xfe": "utf-16-le", b"\xfe\xff": "utf-16-be"}
 NULL_MARKERS = ["", "NULL", "null", "\\N"]
@@ -59,38 +68,10 @@ NOTE_ROW = (
 EOF_ROW = "end-of-file marker: a DOS ^Z byte (0x1A) after the last line, not data"
 TRAILING_VALUE = "malformed row: a value after the last header column (the trailing delimiter's field must be empty)"
 
-SUMMARY_MARKERS = ("合计", "小计", "总计", "平均", "备注")
-_GAP = r"[\s\x{3000}\x{00a0}]*"
-_SUMMARY_START = "^" + _GAP + "(" + "|".join(f"{a}{_GAP}{b}" for a, b in SUMMARY_MARKERS) + ")"
-_LABEL_COLUMNS = 3  # summary labels sit in the leading columns; exact labels are looked for there
-_EXACT_SUMMARY = sorted(
-    {
-        f"{pad}{a}{gap}{b}{colon}{pad}"
-        for a, b in SUMMARY_MARKERS
-        for gap in ("", " ", "  ", "\u3000")
-        for colon in ("", ":", "：")
-        for pad in ("", " ")
-    }
-    | {
-        f"{pad}{word}{colon}{pad}"
-        for pad in ("", " ")
-        for base in ("total", "subtotal", "sub-total", "sub total", "grand total")
-        for word in (base, base.title(), base.upper(), base.capitalize())
-        for colon in ("", ":")
-    }
-)
-_EXACT_SET = pa.array(_EXACT_SUMMARY, type=pa.string())
-# Lines government report tools put under (or between) the data: who made and checked the table, for which
-# unit, from what source, and numbered notes. A marker counts only when a colon follows it ("注：", "制表人:",
-# "注1："), so a name that merely starts with such a word ("注册资本", "来源公司") stays data.
-NOTE_MARKERS = (
-    "制表人", "制表日期", "制表单位", "制表", "审核人", "审核", "复核人", "复核", "负责人", "联系人", "联系电话",
-    "填报单位", "填报人", "填报日期", "填表人", "填表日期", "数据来源", "资料来源", "来源", "统计时间", "导出时间",
-    "打印时间", "说明", "注", "单位",
-)  # fmt: skip
-_NOTE_START = (
-    "^" + _GAP + "(" + "|".join(NOTE_MARKERS) + ")" + _GAP + "[0-9０-９一二三四五六七八九十()（）]*" + _GAP + "[:：]"
-)
+_GAP = r"[\s\x{3000}\x{00a0}]*"  # RE2's spelling
+_SUMMARY_START = summary_start(_GAP)
+_EXACT_SET = pa.array(EXACT_SUMMARY, type=pa.string())
+_NOTE_START = note_start(_GAP)
 _LEAD_CHARS = pa.array(
     sorted({m[0] for m in (*SUMMARY_MARKERS, *NOTE_MARKERS)} | {" ", "\t", "\u3000", "\u00a0"}), type=pa.string()
 )
@@ -468,7 +449,7 @@ def _layout_rows(table: pa.Table, header: list[str], delimiter: str) -> tuple[pa
     if pc.any(leading).as_py():  # only then the regexes
         note = pc.fill_null(pc.match_substring_regex(first, _NOTE_START), False)
         leading = pc.fill_null(pc.match_substring_regex(first, _SUMMARY_START), False)
-    exact = _any(pc.is_in(c, value_set=_EXACT_SET) for c in columns[:_LABEL_COLUMNS])
+    exact = _any(pc.is_in(c, value_set=_EXACT_SET) for c in columns[:LABEL_COLUMNS])
     summary = pc.or_(leading, pc.fill_null(exact, False))
     repeated = pc.and_(repeated, _not(blank))
     summary = pc.and_(summary, _not(pc.or_(blank, repeated)))

@@ -1,0 +1,61 @@
+"""The labels office exports put on rows that are not data: totals (合计, 小计, Total) and sign-off,
+source or footnote lines (制表人：, 数据来源：, 注1：). Pure: ingest matches them with Arrow over whole
+columns (`sources/fileparse.py`), the trainer with Python's `re` over a modeller's table."""
+
+from __future__ import annotations
+
+import re
+
+SUMMARY_MARKERS = ("合计", "小计", "总计", "平均", "备注")
+LABEL_COLUMNS = 3  # summary labels sit in the leading columns; exact labels are looked for there
+EXACT_SUMMARY = sorted(
+    {
+        f"{pad}{a}{gap}{b}{colon}{pad}"
+        for a, b in SUMMARY_MARKERS
+        for gap in ("", " ", "  ", "\u3000")
+        for colon in ("", ":", "：")
+        for pad in ("", " ")
+    }
+    | {
+        f"{pad}{word}{colon}{pad}"
+        for pad in ("", " ")
+        for base in ("total", "subtotal", "sub-total", "sub total", "grand total")
+        for word in (base, base.title(), base.upper(), base.capitalize())
+        for colon in ("", ":")
+    }
+)
+# Who made and checked the table, for which unit, from what source, and numbered notes. A marker counts
+# only when a colon follows it ("注：", "制表人:", "注1："), so a name that merely starts with such a word
+# ("注册资本", "来源公司") stays data.
+NOTE_MARKERS = (
+    "制表人", "制表日期", "制表单位", "制表", "审核人", "审核", "复核人", "复核", "负责人", "联系人", "联系电话",
+    "填报单位", "填报人", "填报日期", "填表人", "填表日期", "数据来源", "资料来源", "来源", "统计时间", "导出时间",
+    "打印时间", "说明", "注", "单位",
+)  # fmt: skip
+NOTE_NUMBER = "[0-9０-９一二三四五六七八九十()（）]*"
+
+
+def summary_start(gap: str) -> str:
+    """A cell that starts with a summary marker (blanks allowed between its two characters)."""
+    return "^" + gap + "(" + "|".join(f"{a}{gap}{b}" for a, b in SUMMARY_MARKERS) + ")"
+
+
+def note_start(gap: str) -> str:
+    """A cell that starts with a note marker, a note number, then a colon."""
+    return "^" + gap + "(" + "|".join(NOTE_MARKERS) + ")" + gap + NOTE_NUMBER + gap + "[:：]"
+
+
+PYTHON_GAP = r"[\s\u3000\u00a0]*"
+SUMMARY_CELL = re.compile(summary_start(PYTHON_GAP))
+NOTE_CELL = re.compile(note_start(PYTHON_GAP))
+EXACT_SUMMARY_SET = frozenset(EXACT_SUMMARY)
+
+
+def row_label(cells: list[object]) -> str | None:
+    """'summary' or 'note' when a row's leading cells mark it as such, else None."""
+    leading = [str(cell) for cell in cells[:LABEL_COLUMNS] if isinstance(cell, str) and cell.strip()]
+    if any(cell in EXACT_SUMMARY_SET for cell in leading) or (leading and SUMMARY_CELL.match(leading[0])):
+        return "summary"
+    if leading and NOTE_CELL.match(leading[0]):
+        return "note"
+    return None
