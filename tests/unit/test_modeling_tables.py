@@ -386,3 +386,34 @@ def test_a_total_row_is_not_a_patient_and_the_checks_before_training_agree(tmp_p
     ]
     checked = profile(path, "是否违约")
     assert checked.rows == 40 and checked.values == {"0", "1"}
+
+
+def test_what_chinese_exports_write_for_no_value_is_missing_not_text():
+    """'无', '——', '／' and Excel's error values in a column of amounts: the amounts stay numbers."""
+    marks = ["无", "——", "／", "暂无", "不详", "#REF!", "#N/A", "－"]
+    values = [f"{i * 1000:,}" for i in range(40)] + marks
+    read, notes = numbers_from_text(pd.DataFrame({"营业收入": values}))
+    assert read["营业收入"].iloc[:40].tolist() == [i * 1000.0 for i in range(40)]
+    assert read["营业收入"].iloc[40:].isna().all()
+    assert "not numbers" not in notes["营业收入"]  # blank, not unreadable
+
+
+def test_blanks_around_a_header_name_are_not_part_of_it(tmp_path):
+    import argparse
+
+    from datafactory.cli.model import check_target, profile
+
+    path = tmp_path / "typed.csv"
+    rows = [" 企业编号 ,年龄\u3000,营业收入 ,利润"] + [
+        f"E{i},{20 + i},{i * 1000},{'无' if i % 9 == 0 else i}" for i in range(30)
+    ]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    read, _ = read_table(path)
+    assert list(read.columns) == ["企业编号", "年龄", "营业收入", "利润"]
+    found = profile(path, "利润")
+    assert found.columns == list(read.columns)
+    args = argparse.Namespace(
+        target="利润", id_column="企业编号", group_column=None, positive=None, scenario="carbon_efficiency"
+    )
+    check_target(found, path, args, "regression")  # '无' is no value, not a value that is not a number
+    assert read["利润"].isna().sum() == 4

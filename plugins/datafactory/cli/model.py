@@ -125,7 +125,7 @@ def _rows_profile(path: Path, rows: Iterator[list[Any]], target: str) -> TablePr
     lines skipped, as the trainer skips them)."""
     from datafactory.layout_marks import row_label
 
-    header = [str(cell) for cell in next(rows, None) or []]
+    header = [str(cell).strip() for cell in next(rows, None) or []]  # as the trainer names the columns
     if not header:
         raise ValueError(f"{path.name}: the file has no header and no rows")
     index = header.index(target) if target in header else None
@@ -216,7 +216,9 @@ def check_target(found: TableProfile, path: Path, args: argparse.Namespace, fami
     elif family == "ordinal" and len(values) < 3:
         raise ValueError(f"{args.scenario} grades into ordered classes; '{args.target}' has only {_values(values)}")
     elif family == "regression":
-        unreadable = sorted(v for v in values if _not_number(v))
+        from datafactory.modeling.number_text import missing_mark
+
+        unreadable = sorted(v for v in values if _not_number(v) and not missing_mark(v))
         if unreadable:
             raise ValueError(
                 f"{args.scenario} predicts a number; '{args.target}' has values that are not numbers "

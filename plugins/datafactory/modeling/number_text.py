@@ -18,7 +18,16 @@ _NUMBERS = {".": NUMBER, ",": COMMA_NUMBER}
 # A sign and a currency before the number, then % or a currency after it.
 UNITS = r"\s*(?:%|元|USD|CNY|RMB|EUR|[$¥€£])?"
 _STRIP = {".": r"[\s,$¥€£%]|元|USD|CNY|RMB|EUR", ",": r"[\s.$¥€£%]|元|USD|CNY|RMB|EUR"}
-MISSING_MARKS = ("?", "-", "--", "—", "#DIV/0!", "#VALUE!")  # what exports write for "no value"
+# What exports write for "no value" (after NFKC, so '／' and '－' are here too): dashes, Chinese words for
+# none or unknown, Excel's error values.
+MISSING_MARKS = frozenset(
+    {"?", "-", "--", "—", "——", "/", "无", "暂无", "空", "不详", "未知", "未填"}
+    | {"#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!", "#N/A"}
+)
+
+
+def missing_mark(text: str) -> bool:
+    return unicodedata.normalize("NFKC", text).strip() in MISSING_MARKS
 
 
 def number_grammar(decimal: str) -> str:

@@ -40,6 +40,8 @@ def read_table(path: Path, exclude: Collection[str] = ()) -> tuple[pd.DataFrame,
         frame, layout = _read_csv(path)
     else:
         raise ValueError(f"{path}: unsupported file type '{suffix}'; give a .csv, .xlsx or .parquet file")
+    # 'age ' and '　年龄' are 'age' and '年龄': a blank typed around a header is invisible in Excel and the terminal
+    frame = frame.rename(columns=lambda name: name.strip() if isinstance(name, str) else name)
     frame, skipped = without_layout_rows(frame)
     frame, notes = numbers_from_text(frame, exclude)
     frame.attrs["layout"] = layout + skipped
