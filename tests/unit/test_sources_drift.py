@@ -1,7 +1,9 @@
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from datafactory.sources.drift import Drift, align, detect, observed_kind
+from datafactory.sources.drift import Drift, align, detect, first_present, observed_kind
 from datafactory.specs import SourceSpec
 
 pytestmark = pytest.mark.unit
@@ -70,3 +72,15 @@ def test_observed_kind(values, kind):
 def test_merge_unions_findings():
     merged = Drift(missing=["a"]).merge(Drift(extra=["b"], retyped={"c": "x"}))
     assert merged.missing == ["a"] and merged.extra == ["b"] and merged.retyped == {"c": "x"}
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    values=st.lists(st.one_of(st.none(), st.text(max_size=3)), max_size=60),
+    count=st.integers(min_value=1, max_value=12),
+)
+def test_the_first_present_values_are_the_ones_a_whole_column_scan_finds(values, count):
+    """Drift reads a column's first values without scanning it whole when its head holds them; missing
+    values anywhere (a sparse head, a column of nulls) must not change which values it reads."""
+    series = pd.Series(values, dtype=object)
+    pd.testing.assert_series_equal(first_present(series, count), series.dropna().head(count))
