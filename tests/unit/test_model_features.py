@@ -6,6 +6,8 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from datafactory.modeling.features import _fetch
 
@@ -29,3 +31,29 @@ def test_the_feature_table_is_what_duckdb_df_gives(query):
     con = duckdb.connect()
     pd.testing.assert_frame_equal(_fetch(con.execute(query)), con.execute(query).df())
     assert list(_fetch(con.execute(query)).columns) == list(con.execute(query).df().columns)
+
+
+KINDS = ["TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UBIGINT", "FLOAT", "DOUBLE", "BOOLEAN", "VARCHAR", "DATE"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    columns=st.lists(st.tuples(st.sampled_from(KINDS), st.booleans()), min_size=1, max_size=6),
+    rows=st.integers(min_value=0, max_value=50),
+)
+def test_any_mix_of_types_with_or_without_nulls_comes_back_as_df_gives_it(columns, rows):
+    """Each column takes the Arrow path or DuckDB's by its type and whether it holds a null; whichever it
+    takes, the frame must be `.df()`'s, column for column."""
+    select = []
+    for i, (kind, nulls) in enumerate(columns):
+        value = (
+            f"(range % 97)::{kind}"
+            if kind not in ("VARCHAR", "DATE", "BOOLEAN")
+            else {"VARCHAR": "'v' || range", "DATE": "DATE '2026-01-01' + range::INTEGER", "BOOLEAN": "range % 2 = 0"}[
+                kind
+            ]
+        )
+        select.append(f"CASE WHEN {'range % 4 = 1' if nulls else 'false'} THEN NULL ELSE {value} END AS c{i}")
+    query = f"SELECT {', '.join(select)} FROM range({rows})"
+    con = duckdb.connect()
+    pd.testing.assert_frame_equal(_fetch(con.execute(query)), con.execute(query).df())
