@@ -110,6 +110,7 @@ STYLES = {  # how each style writes a number, and how many decimals it keeps
     "percent": (lambda x: f"{x:.2f}%", 2),
     "dollars": (lambda x: f"${x:,.2f}" if x >= 0 else f"-${-x:,.2f}", 2),
     "yuan": (lambda x: f"{x:,.2f}元", 2),
+    "accounting": (lambda x: f"({-x:,.2f})" if x < 0 else f"{x:,.2f}", 2),  # Excel's finance format
     "continental": (lambda x: _continental(f"{x:.2f}"), 2),
     "continental grouped": (lambda x: _continental(f"{x:,.2f}"), 2),
     "euro": (lambda x: _continental(f"{x:,.2f} €"), 2),
@@ -193,7 +194,7 @@ def test_a_ragged_row_is_one_error_naming_the_file_its_format_and_the_line(tmp_p
         read_table(path)
 
 
-@given(st.lists(st.text(alphabet="0123456789,.-+$¥€%元 ５eE", max_size=12), min_size=1, max_size=30))
+@given(st.lists(st.text(alphabet="0123456789,.-+$¥€%元 ５eE()", max_size=12), min_size=1, max_size=30))
 def test_one_value_and_a_column_read_numbers_from_text_alike(values):
     """The CLI reads a target value by value (before pandas loads); the trainer reads whole columns.
     Both must call the same texts numbers, with the same values, under the mark the column was read with."""

@@ -1,5 +1,5 @@
-"""Numbers written as text in a modeller's table (`13.56%`, `$1,200`, `1,234.5`, `１２３`, and the
-continental `1.234,5 €`): the grammar for each decimal mark, which mark a file's columns use, and one value
+"""Numbers written as text in a modeller's table (`13.56%`, `$1,200`, `1,234.5`, `１２３`, `(1,234.50)`,
+and the continental `1.234,5 €`): the grammar for each decimal mark, which mark a file's columns use, and one value
 read by it. Pure Python, so the CLI checks a target with it before pandas is imported."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ DECIMAL_MARKS = (".", ",")
 _NUMBERS = {".": NUMBER, ",": COMMA_NUMBER}
 # A sign and a currency before the number, then % or a currency after it.
 UNITS = r"\s*(?:%|元|USD|CNY|RMB|EUR|[$¥€£])?"
-_STRIP = {".": r"[\s,$¥€£%]|元|USD|CNY|RMB|EUR", ",": r"[\s.$¥€£%]|元|USD|CNY|RMB|EUR"}
+_STRIP = {".": r"[\s,$¥€£%()]|元|USD|CNY|RMB|EUR", ",": r"[\s.$¥€£%()]|元|USD|CNY|RMB|EUR"}
 # What exports write for "no value" (after NFKC, so '／' and '－' are here too): dashes, Chinese words for
 # none or unknown, Excel's error values.
 MISSING_MARKS = frozenset(
@@ -31,8 +31,10 @@ def missing_mark(text: str) -> bool:
 
 
 def number_grammar(decimal: str) -> str:
-    """The whole text of a number with this decimal mark, with its sign, currency and unit."""
-    return rf"[-+]?[$¥€£]?(?:{_NUMBERS[decimal]}){UNITS}"
+    """The whole text of a number with this decimal mark, with its sign, currency and unit, or in
+    parentheses: accounting's negative, as Excel saves `(1,234.50)` from a finance sheet."""
+    signed = rf"[-+]?[$¥€£]?(?:{_NUMBERS[decimal]}){UNITS}"
+    return rf"(?:{signed}|\(\s*{signed}\s*\))"
 
 
 def strip_pattern(decimal: str) -> str:
@@ -50,6 +52,8 @@ def number_from_text(text: str, decimal: str = ".") -> float | None:
     if not _WHOLE[decimal].fullmatch(value):
         return None
     number = float(_STRIPS[decimal].sub("", value).replace(decimal, "."))
+    if value.startswith("("):  # accounting's negative
+        number = -abs(number)
     return number if math.isfinite(number) else None
 
 

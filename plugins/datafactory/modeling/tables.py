@@ -166,6 +166,8 @@ def _numbers(values: pd.Series, mark: str, index: pd.Index) -> tuple[pd.Series, 
     # ('1e400') is not a number either way, and is counted with the other unreadable values.
     digits = values[readable].str.replace(strip_pattern(mark), "", regex=True)
     numbers = digits.str.replace(mark, ".", regex=False).astype(object).astype("float64")
+    accounting = values[readable].str.startswith("(").to_numpy(dtype=bool)  # '(1,234.50)' is negative
+    numbers[accounting] = -numbers[accounting].abs()
     finite = np.isfinite(numbers.to_numpy())
     whole = pd.Series(float("nan"), index=index, dtype="float64")
     whole[numbers.index[finite]] = numbers.to_numpy()[finite]
