@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from datafactory.modeling.csvformat import sniff
@@ -324,12 +324,13 @@ def test_an_old_excel_workbook_is_named_not_misread(tmp_path):
 
 LEADING = [
     "宁波某某有限公司", "大理市", "合计", "小 计", " 总计：", "Total", "Grand Total:", "制表人：张三",
-    "注1：金额为万元", "注册资本不详", "来源公司", "单位：万元", "平均", "", "备注", "数据来源：市大数据局",
+    "注1：金额为万元", "注册资本不详", "来源公司", "单位：万元", "平均", "", "备注", "数据来源：市大数据局", "7",
 ]  # fmt: skip
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=st.lists(st.tuples(st.sampled_from(LEADING), st.sampled_from(LEADING)), min_size=1, max_size=30))
+@example(rows=[("7", "制表人：张三"), ("7", "宁波某某有限公司")])  # a numbered row: its first cell is the number
 def test_the_trainer_skips_exactly_the_total_and_note_rows_ingest_would(tmp_path, rows):
     """A differential test: ingest's Arrow detector (`sources/fileparse.py`), the trainer's pandas one and
     the CLI's row-by-row one must keep the same rows of the same file."""

@@ -52,10 +52,13 @@ def without_layout_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """The table without the totals (合计, 小计, Total) and sign-off or source lines (制表人：, 数据来源：)
     that office exports put among the rows, found by their leading cells as ingest finds them, and what
     was skipped. A total kept as data is an outlier with the sum of every row (or a third class)."""
-    leading = [frame[c] for c in frame.columns[:LABEL_COLUMNS] if pd.api.types.is_object_dtype(frame[c])]
     summary = pd.Series(False, index=frame.index)
     first = pd.Series(pd.NA, index=frame.index, dtype="string")  # the first filled leading cell
-    for column in leading:
+    for name in frame.columns[:LABEL_COLUMNS]:
+        column = frame[name]
+        if not pd.api.types.is_object_dtype(column):  # a number fills the cell and labels nothing
+            first = first.mask(first.isna() & column.notna(), "0")
+            continue
         text = column.astype("string")
         summary |= text.isin(EXACT_SUMMARY_SET).fillna(False).astype(bool)  # '大理市,小计,,200'
         first = first.fillna(text.where(text.str.strip() != ""))
