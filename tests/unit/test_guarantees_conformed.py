@@ -270,3 +270,21 @@ def test_the_split_keeps_the_columns_and_a_fresh_index():
     assert list(split.quarantined.columns) == ["k", "x", REASON_COLUMN, RUN_COLUMN, SOURCE_COLUMN, ROW_COLUMN]
     assert split.quarantined.index.tolist() == [0] and split.quarantined[ROW_COLUMN].tolist() == [1]
     assert split.quarantined[REASON_COLUMN].dtype == "string" and split.quarantined["x"].tolist() == ["oops"]
+
+
+def test_an_empty_day_keeps_the_conformed_rows_and_their_types(recwarn):
+    existing = pd.DataFrame(
+        {
+            "uscc": pd.array(["A", "B"], dtype="string"),
+            "updated_at": [EPOCH, EPOCH + pd.Timedelta(hours=1)],
+            "amount": pd.array([1, None], dtype="Int64"),
+        }
+    )
+    empty = pd.DataFrame({c: pd.Series(dtype=object) for c in [*existing.columns, "added_later"]})
+    merged = merge_conformed(existing, empty, KEYS, "updated_at")
+    assert merged[list(existing.columns)].dtypes.tolist() == existing.dtypes.tolist()
+    assert merged["uscc"].tolist() == ["A", "B"] and merged["added_later"].isna().all()
+    assert list(merged.columns) == [*existing.columns, "added_later"]
+    first = merge_conformed(None, empty, KEYS, "updated_at")
+    assert first.empty and list(first.columns) == list(empty.columns)
+    assert not [w for w in recwarn if issubclass(w.category, FutureWarning)]

@@ -109,7 +109,14 @@ def split_rows(raw: pd.DataFrame, typed: pd.DataFrame, failures: Failures, run_i
 
 
 def merge_conformed(existing: pd.DataFrame | None, fresh: pd.DataFrame, keys: list[str], order_by: str) -> pd.DataFrame:
-    """Upsert by key: the newest version of each key wins, so reruns never duplicate."""
-    combined = fresh if existing is None else pd.concat([existing, fresh], ignore_index=True)
+    """Upsert by key: the newest version of each key wins, so reruns never duplicate. An empty side (an
+    empty day, a first day) is left out of the concatenation: pandas is changing how an empty frame's
+    columns weigh on the result's types, and an empty day must not retype the days it joins."""
+    frames = [frame for frame in (existing, fresh) if frame is not None]
+    filled = [frame for frame in frames if not frame.empty] or frames[-1:]
+    combined = filled[0] if len(filled) == 1 else pd.concat(filled, ignore_index=True)
+    columns = list(dict.fromkeys(name for frame in frames for name in frame.columns))
+    if list(combined.columns) != columns:  # a column only the empty side has is still a column
+        combined = combined.reindex(columns=columns)
     combined = combined.sort_values(order_by, kind="stable")
     return combined.drop_duplicates(subset=keys, keep="last").sort_values(keys).reset_index(drop=True)
