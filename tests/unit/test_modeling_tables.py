@@ -402,3 +402,24 @@ def test_blanks_around_a_header_name_are_not_part_of_it(tmp_path):
     )
     check_target(found, path, args, "regression")  # '无' is no value, not a value that is not a number
     assert read["利润"].isna().sum() == 4
+
+
+def test_a_blank_cover_sheet_before_the_data_is_passed_over(tmp_path):
+    from openpyxl import Workbook
+
+    from datafactory.cli.model import profile
+
+    frame = _office_table()
+    book = Workbook()
+    book.active.title = "封面"
+    sheet = book.create_sheet("数据")
+    sheet.append(list(frame.columns))
+    for row in frame.itertuples(index=False):
+        sheet.append(list(row))
+    book.create_sheet("说明")
+    path = tmp_path / "封面在前.xlsx"
+    book.save(path)
+    read, _ = read_table(path)
+    pd.testing.assert_frame_equal(read.fillna(""), frame.fillna(""), check_dtype=False)
+    assert read.attrs["layout"] == ["sheet '数据', the first with data of 3 (封面, 说明 not read)"]
+    assert profile(path, "是否违约").rows == len(frame)  # the input check reads the same sheet

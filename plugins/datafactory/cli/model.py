@@ -112,11 +112,11 @@ def _workbook_profile(path: Path, target: str) -> TableProfile:
     import itertools
 
     from datafactory.modeling.csvformat import TITLE_ROWS_MAX, title_rows
-    from datafactory.modeling.workbook import first_sheet_rows
+    from datafactory.modeling.workbook import data_sheet
 
-    with first_sheet_rows(path) as (rows, _):
-        head = list(itertools.islice(rows, TITLE_ROWS_MAX + 1))
-        cells = (["" if c is None else c for c in row] for row in itertools.chain(head, rows))
+    with data_sheet(path) as sheet:
+        head = list(itertools.islice(sheet.rows, TITLE_ROWS_MAX + 1))
+        cells = (["" if c is None else c for c in row] for row in itertools.chain(head, sheet.rows))
         return _rows_profile(path, itertools.islice(cells, title_rows(head), None), target)
 
 

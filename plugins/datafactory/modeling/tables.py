@@ -19,7 +19,7 @@ import pandas as pd
 from datafactory.layout_marks import EXACT_SUMMARY_SET, LABEL_COLUMNS, NOTE_CELL, SUMMARY_CELL
 from datafactory.modeling.csvformat import TITLE_ROWS_MAX, sniff, title_rows
 from datafactory.modeling.number_text import MISSING_MARKS, decided_marks, number_grammar, strip_pattern
-from datafactory.modeling.workbook import WORKBOOKS, first_sheet_rows
+from datafactory.modeling.workbook import WORKBOOKS, data_sheet
 
 NUMBER_SHARE = 0.98  # of a column's non-blank values: below this it is text that holds some numbers
 
@@ -113,13 +113,13 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, list[str]]:
 
 
 def _read_workbook(path: Path) -> tuple[pd.DataFrame, list[str]]:
-    """The first sheet, from its header down (cells typed by Excel; dates stay dates)."""
-    with first_sheet_rows(path) as (rows, sheets):
-        head = [list(row) for row in itertools.islice(rows, TITLE_ROWS_MAX + 1)]
+    """The first sheet with data, from its header down (cells typed by Excel; dates stay dates)."""
+    with data_sheet(path) as sheet:
+        head = [list(row) for row in itertools.islice(sheet.rows, TITLE_ROWS_MAX + 1)]
     skip = title_rows(head)
-    frame = pd.read_excel(path, sheet_name=0, header=skip, engine="openpyxl")
-    others = [f"sheet '{sheets[0]}', the first of {len(sheets)} ({', '.join(sheets[1:])} not read)"]
-    return frame, (others if len(sheets) > 1 else []) + _above_header(head[:skip])
+    frame = pd.read_excel(path, sheet_name=sheet.name, header=skip, engine="openpyxl")
+    which = sheet.describe()
+    return frame, ([which] if which else []) + _above_header(head[:skip])
 
 
 def numbers_from_text(frame: pd.DataFrame, exclude: Collection[str] = ()) -> tuple[pd.DataFrame, dict[str, str]]:
