@@ -51,11 +51,11 @@ NOTE_CELL = re.compile(note_start(PYTHON_GAP))
 EXACT_SUMMARY_SET = frozenset(EXACT_SUMMARY)
 
 
-def row_label(cells: list[object]) -> str | None:
-    """'summary' or 'note' when a row's leading cells mark it as such, else None."""
-    leading = [str(cell) for cell in cells[:LABEL_COLUMNS] if isinstance(cell, str) and cell.strip()]
-    if any(cell in EXACT_SUMMARY_SET for cell in leading) or (leading and SUMMARY_CELL.match(leading[0])):
-        return "summary"
-    if leading and NOTE_CELL.match(leading[0]):
-        return "note"
-    return None
+def is_layout_row(cells: list[object]) -> bool:
+    """A total or a sign-off line, by its leading cells: an exact total label in any of them, or a first
+    filled cell (a number fills it too, as in ingest) that starts with a total or note marker."""
+    filled = [cell for cell in cells[:LABEL_COLUMNS] if cell is not None and str(cell).strip()]
+    if any(isinstance(cell, str) and cell in EXACT_SUMMARY_SET for cell in filled):
+        return True
+    first = filled[0] if filled else None
+    return isinstance(first, str) and bool(SUMMARY_CELL.match(first) or NOTE_CELL.match(first))

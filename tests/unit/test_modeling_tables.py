@@ -423,3 +423,20 @@ def test_a_blank_cover_sheet_before_the_data_is_passed_over(tmp_path):
     pd.testing.assert_frame_equal(read.fillna(""), frame.fillna(""), check_dtype=False)
     assert read.attrs["layout"] == ["sheet '数据', the first with data of 3 (封面, 说明 not read)"]
     assert profile(path, "是否违约").rows == len(frame)  # the input check reads the same sheet
+
+
+def test_a_numbered_workbook_row_is_data_in_the_input_check_as_in_the_trainer(tmp_path):
+    """Excel types a row number as a number: it still fills the first cell, so the text after it is no
+    sign-off line, for the CLI's row-by-row check as for the trainer and ingest."""
+    from openpyxl import Workbook
+
+    from datafactory.cli.model import profile
+
+    book = Workbook()
+    book.active.append(["序号", "备考", "是否违约"])
+    for i, note in enumerate(["制表人：张三", "宁波", "宁波"], start=1):
+        book.active.append([i, note, i % 2])
+    path = tmp_path / "numbered.xlsx"
+    book.save(path)
+    read, _ = read_table(path)
+    assert len(read) == 3 and profile(path, "是否违约").rows == 3

@@ -123,7 +123,7 @@ def _workbook_profile(path: Path, target: str) -> TableProfile:
 def _rows_profile(path: Path, rows: Iterator[list[Any]], target: str) -> TableProfile:
     """The header, then how many rows and labelled rows, and the target's values (totals and sign-off
     lines skipped, as the trainer skips them)."""
-    from datafactory.layout_marks import row_label
+    from datafactory.layout_marks import is_layout_row
 
     header = [str(cell).strip() for cell in next(rows, None) or []]  # as the trainer names the columns
     if not header:
@@ -132,7 +132,7 @@ def _rows_profile(path: Path, rows: Iterator[list[Any]], target: str) -> TablePr
     count = labelled = 0
     values: set[str] = set()
     for row in rows:
-        if not any(str(cell).strip() for cell in row) or row_label(row):
+        if not any(str(cell).strip() for cell in row) or is_layout_row(row):
             continue
         count += 1
         if index is not None and index < len(row) and str(row[index]).strip() not in NA_TEXT:
