@@ -33,8 +33,7 @@ class Sheet:
 @contextmanager
 def data_sheet(path: Path) -> Iterator[Sheet]:
     """The first sheet with a value in the rows where a header can be (a blank cover sheet before the
-    data is passed over),
-    else the first sheet. A file that is not a workbook is one error naming it."""
+    data is passed over), else the first sheet. A file that is not a workbook is one error naming it."""
     from zipfile import BadZipFile
 
     from openpyxl import load_workbook
