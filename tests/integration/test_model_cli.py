@@ -110,6 +110,27 @@ def test_scorecard_family_compares_its_candidates_and_a_rerun_reuses_the_run(wor
     assert "warning: coding looks inverted" in inverted
 
 
+def test_an_excel_true_false_outcome_with_pending_rows_is_read_as_the_modeller_types_it(workspace):
+    """Excel writes a yes/no column as TRUE/FALSE (pandas reads booleans), and cases still open have no
+    outcome yet. `--positive TRUE` names the booleans' True, and the open cases are said, not lost."""
+    frame = pd.read_csv(workspace[0] / "cancer.csv")
+    frame["malignant"] = np.where(frame.pop("diagnosis") == "malignant", "TRUE", "FALSE")
+    frame.loc[frame.index % 25 == 0, "malignant"] = ""  # 23 cases awaiting pathology
+    data = workspace[0] / "pathology.csv"
+    frame.to_csv(data, index=False)
+    args = ["--scenario", "anti_fraud_admission", "--data", str(data), "--target", "malignant"]
+    out, (run_id,) = _train(workspace, *args, "--positive", "TRUE")
+    assert "read pathology.csv: 23 of 569 rows have no 'malignant' value: left out of training and holdout" in out
+    train_rows, holdout_rows = map(int, re.search(r"rows: (\d+) train, (\d+) holdout", out).groups())
+    assert train_rows + holdout_rows == 569 - 23
+    from mlflow.tracking import MlflowClient
+
+    run = _run(workspace, run_id)
+    experiment = MlflowClient().get_experiment(run.info.experiment_id)
+    assert "`True` is the positive (bad) label" in experiment.tags["mlflow.note.content"]
+    assert run.data.metrics["holdout_auc"] > 0.9  # True is malignant: the coding is not inverted
+
+
 def test_regression_family_on_a_small_numeric_table(workspace):
     data = workspace[0] / "diabetes.csv"
     out, (run_id,) = _train(

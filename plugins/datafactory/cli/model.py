@@ -18,6 +18,8 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
+from datafactory.modeling.labels import is_zero_one, label_text, named_label, spelling_hint
+
 console = Console()
 SUFFIXES = (".csv", ".xlsx", ".xlsm", ".parquet", ".pq")
 
@@ -84,16 +86,6 @@ class TableProfile:
     rows: int
     labelled: int
     values: set[str]  # distinct target values as text (whole numbers without ".0"), at most MAX_DISTINCT
-
-
-def label_text(value: Any) -> str:
-    """A label as text the way the trainer reads it: 1, 1.0 and True-ish numbers alike."""
-    text = str(value).strip()
-    try:
-        number = float(text)
-    except ValueError:
-        return text
-    return str(int(number)) if number.is_integer() else text
 
 
 def _csv_profile(path: Path, target: str) -> TableProfile:
@@ -196,9 +188,10 @@ def check_target(found: TableProfile, path: Path, args: argparse.Namespace, fami
     if args.positive is not None:
         if family not in ("binary", "scorecard"):
             raise ValueError(f"--positive is for binary and scorecard targets; {args.scenario} is {family}")
-        if label_text(args.positive) not in values:
+        if named_label(args.positive, values) is None:
             raise ValueError(
                 f"--positive {args.positive} is not a value of '{args.target}'; its values are {_values(values)}"
+                f"{spelling_hint(values)}"
             )
     if len(values) == 1:
         raise ValueError(
@@ -209,9 +202,9 @@ def check_target(found: TableProfile, path: Path, args: argparse.Namespace, fami
         if len(values) > 2:
             raise ValueError(
                 f"{args.scenario} is a {family} model, but '{args.target}' has {len(values)} values "
-                f"({_values(values)}); give a two-valued target"
+                f"({_values(values)}); give a two-valued target{spelling_hint(values)}"
             )
-        if args.positive is None and not values <= {"0", "1", "True", "False", "true", "false"}:
+        if args.positive is None and not is_zero_one(values):
             raise ValueError(f"'{args.target}' has values {_values(values)}; say which one means bad with --positive")
     elif family == "ordinal" and len(values) < 3:
         raise ValueError(f"{args.scenario} grades into ordered classes; '{args.target}' has only {_values(values)}")

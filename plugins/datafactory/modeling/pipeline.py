@@ -15,8 +15,10 @@ import pandas as pd
 from mlflow.tracking import MlflowClient
 
 from datafactory.modeling.card import DEFAULT_TEMPLATE
+from datafactory.modeling.columns import as_text
 from datafactory.modeling.config import TrainingConfig, training_config
 from datafactory.modeling.features import build_features
+from datafactory.modeling.labels import named_label
 from datafactory.modeling.registry import (
     CHALLENGER,
     CHAMPION,
@@ -257,10 +259,13 @@ def train_table(
     if target in (id_column, group_column):  # the split must never read the label
         raise ValueError(f"'{target}' is the target; the id and the group name the entity, not the outcome")
     config = training_config(spec).with_data(target, id_column, group_column)
-    if positive is not None:
-        config = config.with_positive(positive)
+    if positive is not None:  # as the table spells it ('TRUE' typed, True read), so the card names it right
+        config = config.with_positive(named_label(positive, set(as_text(frame[target].dropna()))) or positive)
     description = own_data_description(path, frame, config)
     layout = list(frame.attrs.get("layout", []))  # a workbook's other sheets, titles above the header
+    unlabelled = int(frame[target].isna().sum())
+    if unlabelled:  # never dropped silently: the modeller may have expected them in the holdout
+        layout.append(f"{unlabelled} of {len(frame)} rows have no '{target}' value: left out of training and holdout")
     if layout:
         description += f" Read from `{path.name}`: {'; '.join(layout)}."
     if read_as_numbers:

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from datafactory.modeling.config import TrainingConfig
+from datafactory.modeling.labels import named_label, spelling_hint
 from datafactory.specs.model import MODEL_TYPES, ModelSpec
 
 
@@ -134,31 +135,24 @@ def binary_target(values: pd.Series, positive: Any, scenario: str) -> np.ndarray
     if len(distinct) > 2:
         raise TrainingDataError(
             f"{scenario}: a binary target needs two values; '{values.name}' has {len(distinct)}: {shown_values(values)}"
+            f"{spelling_hint(map(str, distinct))}"
         )
     if positive is not None:
         from datafactory.modeling.columns import as_text
 
         text = as_text(values)  # 1.0 reads as 1, as on the command line
-        positive = _whole(positive)
-        if str(positive) not in set(text):
+        label = named_label(positive, set(text[values.notna()]))
+        if label is None:
             raise TrainingDataError(
                 f"--positive {positive} is not a value of '{values.name}'; its values are {shown_values(values)}"
             )
-        return (text == str(positive)).to_numpy(dtype=int)
+        return (text == label).to_numpy(dtype=int)
     if pd.api.types.is_bool_dtype(values) or set(pd.to_numeric(values, errors="coerce").dropna().unique()) <= {0, 1}:
         numeric = pd.to_numeric(values, errors="coerce")
         if numeric.notna().all():
             return numeric.to_numpy(dtype=int)
     shown = ", ".join(sorted(map(str, distinct)))
     raise TrainingDataError(f"{scenario}: target '{values.name}' has values {shown}; say which one is positive")
-
-
-def _whole(value: Any) -> Any:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return value
-    return int(number) if number.is_integer() and not isinstance(value, bool) else value
 
 
 def check_both_classes(y_train: np.ndarray, y_test: np.ndarray, scenario: str) -> None:
