@@ -96,6 +96,27 @@ def test_ordinal_family_on_wine_ignores_the_id_like_column(workspace):
     assert _run(workspace, run_id).data.metrics["holdout_macro_f1"] > 0.8
 
 
+def test_ordinal_classes_written_as_words_keep_their_risk_order(workspace):
+    """低风险/中风险/高风险 sorted as text is 中 < 低 < 高; the trainer grades in the scale's order, says
+    so, and takes `--classes` when the modeller's order is another."""
+    frame = pd.read_parquet(workspace[0] / "wine.parquet")
+    frame["risk"] = np.array(["低风险", "中风险", "高风险"])[frame.pop("cultivar")]
+    data = workspace[0] / "wine_risk.csv"
+    frame.to_csv(data, index=False)
+    args = ["--scenario", "underwriting_risk", "--data", str(data), "--target", "risk"]
+    out, (run_id,) = _train(workspace, *args)
+    assert "classes, least to most risky: 低风险 < 中风险 < 高风险 (the level scale)" in out
+    from mlflow.tracking import MlflowClient
+
+    experiment = MlflowClient().get_experiment(_run(workspace, run_id).info.experiment_id)
+    assert "低风险 < 中风险 < 高风险" in experiment.tags["mlflow.note.content"]
+    assert "--classes leaves out 低风险" in _fails(workspace, *args, "--classes", "高风险,中风险")
+    binary = ["--scenario", "anti_fraud_admission", "--data", str(workspace[0] / "cancer.csv")]
+    assert "--classes is for ordinal targets" in _fails(
+        workspace, *binary, "--target", "diagnosis", "--positive", "malignant", "--classes", "benign,malignant"
+    )
+
+
 def test_scorecard_family_compares_its_candidates_and_a_rerun_reuses_the_run(workspace):
     data = workspace[0] / "cancer.csv"
     args = ["--scenario", "supplier_rating", "--data", str(data), "--target", "diagnosis"]

@@ -77,7 +77,12 @@ def test_the_input_check_and_the_trainer_accept_the_same_labels_and_mark_the_sam
     path = tmp_path / "labels.csv"
     path.write_text("x,outcome\n" + "".join(f"{i},{c}\n" for i, c in enumerate(cells)), encoding="utf-8")
     args = argparse.Namespace(
-        target="outcome", id_column=None, group_column=None, positive=typed, scenario="anti_fraud_admission"
+        target="outcome",
+        id_column=None,
+        group_column=None,
+        positive=typed,
+        classes=None,
+        scenario="anti_fraud_admission",
     )
     try:
         check_target(profile(path, "outcome"), path, args, "binary")

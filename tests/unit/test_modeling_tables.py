@@ -398,7 +398,12 @@ def test_blanks_around_a_header_name_are_not_part_of_it(tmp_path):
     found = profile(path, "利润")
     assert found.columns == list(read.columns)
     args = argparse.Namespace(
-        target="利润", id_column="企业编号", group_column=None, positive=None, scenario="carbon_efficiency"
+        target="利润",
+        id_column="企业编号",
+        group_column=None,
+        positive=None,
+        classes=None,
+        scenario="carbon_efficiency",
     )
     check_target(found, path, args, "regression")  # '无' is no value, not a value that is not a number
     assert read["利润"].isna().sum() == 4

@@ -54,6 +54,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     train.add_argument("--positive", help="binary or scorecard target: the label that means bad")
     train.add_argument(
+        "--classes",
+        help="ordinal target: its classes least to most risky, comma-separated (default: a known scale such as "
+        "低,中,高 or AAA..C, numbered classes by number, else alphabetical; the order used is printed)",
+    )
+    train.add_argument(
         "--register", dest="register_as", help="also register the winner under this model name (idempotent)"
     )
     train.set_defaults(handler=handle_train)
@@ -208,6 +213,12 @@ def check_target(found: TableProfile, path: Path, args: argparse.Namespace, fami
             raise ValueError(f"'{args.target}' has values {_values(values)}; say which one means bad with --positive")
     elif family == "ordinal" and len(values) < 3:
         raise ValueError(f"{args.scenario} grades into ordered classes; '{args.target}' has only {_values(values)}")
+    if args.classes is not None:
+        if family != "ordinal":
+            raise ValueError(f"--classes is for ordinal targets; {args.scenario} is {family}")
+        from datafactory.modeling.class_order import declared_order
+
+        declared_order(args.classes, values)
     elif family == "regression":
         from datafactory.modeling.number_text import missing_mark
 
@@ -262,6 +273,7 @@ def handle_train(args: argparse.Namespace) -> int:
             id_column=args.id_column,
             group_column=args.group_column,
             positive=args.positive,
+            classes=args.classes,
             register_as=args.register_as,
         )
     console.print(
@@ -280,6 +292,9 @@ def handle_train(args: argparse.Namespace) -> int:
         console.print(f"[cyan]read[/cyan] {escape(args.data.name)}: {escape(what)}", soft_wrap=True, highlight=False)
     for column, what in result["read_as_numbers"].items():
         console.print(f"[cyan]read[/cyan] {escape(column)}: {escape(what)}", soft_wrap=True, highlight=False)
+    if result["class_order"]:
+        order = escape(result["class_order"])
+        console.print(f"[cyan]classes[/cyan], least to most risky: {order}", soft_wrap=True, highlight=False)
     print_session(result, spec.promotion.metric)
     console.print(f"MLflow UI: .venv/bin/mlflow ui --backend-store-uri {settings.mlflow_tracking_uri}", soft_wrap=True)
     return 0

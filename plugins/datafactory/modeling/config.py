@@ -127,6 +127,12 @@ class TrainingConfig:
             raise ValueError(f"{self.scenario}: family {self.family} has no positive label; drop --positive")
         return replace(self, options=self.options.model_copy(update={"positive": positive}))
 
+    def with_classes(self, classes: tuple[str, ...]) -> TrainingConfig:
+        """An ordinal recipe told its classes, least to most risky (`--classes`, or the order found)."""
+        if "classes" not in type(self.options).model_fields:
+            raise ValueError(f"{self.scenario}: family {self.family} has no ordered classes; drop --classes")
+        return replace(self, options=self.options.model_copy(update={"classes": classes}))
+
 
 def candidates_for(spec: ModelSpec) -> tuple[Candidate, ...]:
     """The scenario's algorithm, its declared challenger, LightGBM (when neither is LightGBM) and the

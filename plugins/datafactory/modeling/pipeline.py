@@ -15,6 +15,7 @@ import pandas as pd
 from mlflow.tracking import MlflowClient
 
 from datafactory.modeling.card import DEFAULT_TEMPLATE
+from datafactory.modeling.class_order import ClassOrder, class_order, declared_order
 from datafactory.modeling.columns import as_text
 from datafactory.modeling.config import TrainingConfig, training_config
 from datafactory.modeling.features import build_features
@@ -235,6 +236,14 @@ def own_data_description(path: Path, frame: pd.DataFrame, config: TrainingConfig
     )
 
 
+def ordinal_order(target: pd.Series, typed: str | None) -> ClassOrder:
+    """An own table's ordinal classes, least to most risky: as `--classes` lists them, else as found."""
+    labels = as_text(target.dropna())
+    if typed is not None:
+        return declared_order(typed, set(labels))
+    return class_order(set(labels), numeric=pd.to_numeric(target.dropna(), errors="coerce").notna().all())
+
+
 def train_table(
     settings: Settings,
     spec: ModelSpec,
@@ -245,6 +254,7 @@ def train_table(
     id_column: str | None = None,
     group_column: str | None = None,
     positive: str | None = None,
+    classes: str | None = None,
     register_as: str | None = None,
     owner: str | None = None,
 ) -> dict[str, Any]:
@@ -261,7 +271,13 @@ def train_table(
     config = training_config(spec).with_data(target, id_column, group_column)
     if positive is not None:  # as the table spells it ('TRUE' typed, True read), so the card names it right
         config = config.with_positive(named_label(positive, set(as_text(frame[target].dropna()))) or positive)
+    order = None
+    if config.family == "ordinal" or classes is not None:
+        order = ordinal_order(frame[target], classes)
+        config = config.with_classes(order.classes)
     description = own_data_description(path, frame, config)
+    if order is not None:
+        description += f" Classes, least to most risky: {order.describe()}."
     layout = list(frame.attrs.get("layout", []))  # a workbook's other sheets, titles above the header
     unlabelled = int(frame[target].isna().sum())
     if unlabelled:  # never dropped silently: the modeller may have expected them in the holdout
@@ -304,5 +320,6 @@ def train_table(
         "registered": register_as,
         "read_as_numbers": read_as_numbers,
         "layout": layout,
+        "class_order": order.describe() if order is not None else None,
         **result,
     }

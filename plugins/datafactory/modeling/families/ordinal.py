@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
+from datafactory.modeling.class_order import class_order
+from datafactory.modeling.columns import as_text
 from datafactory.modeling.config import TrainingConfig
 from datafactory.modeling.estimators import (
     BASELINE_MAX_ROWS,
@@ -49,9 +51,10 @@ class Grading:
 
 
 def grading_for(values: pd.Series, options: OrdinalOptions) -> Grading:
-    """The spec's classes, in their order; without declared classes (modellers' own tables), the
-    target's own values in sorted order."""
-    seen = {str(v) for v in values.dropna().unique()}
+    """The declared classes, in their order (the spec's, or `--classes`); without them, the order
+    `class_order` finds in the target's own values (a known scale, numbers, else alphabetical)."""
+    text = as_text(values.dropna())  # 2.0 is the class '2', as the command line names it
+    seen = set(text)
     declared = options.classes
     if declared:
         unknown = sorted(seen - set(declared))
@@ -59,9 +62,7 @@ def grading_for(values: pd.Series, options: OrdinalOptions) -> Grading:
             raise TrainingDataError(f"target '{values.name}' has values outside the declared classes: {unknown}")
         classes = declared
     else:
-        numeric = pd.to_numeric(values.dropna(), errors="coerce")
-        ordered = sorted(values.dropna().unique(), key=float) if numeric.notna().all() else sorted(seen)
-        classes = tuple(str(v) for v in ordered)
+        classes = class_order(seen, numeric=pd.to_numeric(values.dropna(), errors="coerce").notna().all()).classes
     if len(classes) < 3:
         raise TrainingDataError(f"an ordinal target needs at least 3 classes; '{values.name}' has {len(classes)}")
     high = [classes.index(c) for c in options.high_risk if c in classes]
@@ -111,7 +112,7 @@ class OrdinalFamily(Family):
     def target(self, values: pd.Series, config: TrainingConfig) -> np.ndarray:
         self._grading = grading_for(values, config.options)  # type: ignore[arg-type]
         rank = {c: i for i, c in enumerate(self._grading.classes)}
-        return values.astype(str).map(rank).to_numpy(dtype=int)
+        return as_text(values).map(rank).to_numpy(dtype=int)
 
     def check_split(self, y_train: np.ndarray, y_test: np.ndarray, config: TrainingConfig) -> None:
         super().check_split(y_train, y_test, config)
