@@ -164,3 +164,13 @@ def test_an_undeclared_class_in_the_target_is_an_error_not_a_new_order():
     own_table = config.with_data("decision", "id", None)  # modellers' own data: their labels, sorted
     trained = train(frame.assign(decision=frame["decision"].replace("unknown", "rated")), own_table)
     assert set(trained.holdout_outputs["grade"]) <= {"decline", "rated", "standard"}
+
+
+def test_a_holdout_with_a_handful_of_one_class_is_said_to_be_noise():
+    from datafactory.modeling.train import THIN_CLASS_ROWS, thin_holdout_classes
+
+    (said,) = thin_holdout_classes(np.array([0] * 9 + [1]))
+    assert "only 1 row(s) of its rarest class" in said
+    assert thin_holdout_classes(np.array([0] * 40 + [1] * THIN_CLASS_ROWS)) == []
+    assert thin_holdout_classes(np.array([0] * 40 + [1] * (THIN_CLASS_ROWS - 1)))  # one short of enough
+    assert "only 3 row(s)" in thin_holdout_classes(np.array([0, 1, 2] * 3 + [0, 1] * 20))[0]

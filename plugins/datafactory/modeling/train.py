@@ -30,6 +30,7 @@ from datafactory.modeling.split import Splitter, content_hashes, describe, key_h
 
 REFERENCE_LIMIT = 100_000  # unlabelled rows scored for the PSI reference
 MIN_GROUP_ROWS = 30  # smaller regions get a row count in the fairness table, not metrics
+THIN_CLASS_ROWS = 10  # of each class in the holdout: fewer, and its metrics turn on a row or two
 HOLDOUT, FOLDS, SAMPLE = 1, 2, 3  # salts: independent buckets for the holdout, the folds and the CV sample
 REPEAT_ROWS, MAX_REPEATS = 6_000, 3  # small tables: repeat the folds until about this many validation rows
 
@@ -122,6 +123,19 @@ class TrainedModel:
             row.update({f"holdout_{k}": v for k, v in r.holdout.items()})
             rows.append(row)
         return pd.DataFrame(rows)
+
+
+def thin_holdout_classes(y_test: np.ndarray) -> list[str]:
+    """A warning when the holdout holds too few rows of a class for its metrics to mean much: with 1
+    malignant tumour among 10 rows, AUC is 0 or 1 by that one row's rank."""
+    smallest = int(np.bincount(y_test.astype(int)).min()) if len(y_test) else 0
+    if smallest >= THIN_CLASS_ROWS:
+        return []
+    return [
+        f"the holdout holds only {smallest} row(s) of its rarest class, so each of its metrics turns on a "
+        f"row or two; label more rows (at least {THIN_CLASS_ROWS} of every class in the holdout) before "
+        "trusting the comparison"
+    ]
 
 
 def labelled(frame: pd.DataFrame, target: str) -> pd.DataFrame:
@@ -457,6 +471,8 @@ def _train(frame: pd.DataFrame, config: TrainingConfig) -> TrainedModel:
         winner.oof if cv is not None else outputs,
         config,
     )
+    if family.stratified:
+        warnings += thin_holdout_classes(p.y_test)
     metric = config.promotion_metric
     for r in results:
         if r is winner or metric not in r.holdout:
