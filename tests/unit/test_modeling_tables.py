@@ -189,7 +189,7 @@ def test_a_ragged_row_is_one_error_naming_the_file_its_format_and_the_line(tmp_p
     path = tmp_path / "ragged.csv"
     path.write_text("a,b,target\n1,2,0\n3,4,1,extra\n" + "5,6,1\n" * 20)
     with pytest.raises(
-        ValueError, match=r"ragged.csv \(utf-8, comma-separated\): Expected 3 fields in line 3, saw 4; "
+        ValueError, match=r"ragged.csv \(utf-8, comma-separated\): line 3 holds a value past the header's last column"
     ):
         read_table(path)
 
@@ -445,3 +445,90 @@ def test_a_numbered_workbook_row_is_data_in_the_input_check_as_in_the_trainer(tm
     book.save(path)
     read, _ = read_table(path)
     assert len(read) == 3 and profile(path, "是否违约").rows == 3
+
+
+HEADER_CELLS = ["年龄", " 年龄", "年龄 ", "\u3000年龄", "", "amount", "amount.1", "2023", "Unnamed: 1", "x"]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    cells=st.lists(st.sampled_from(HEADER_CELLS), min_size=2, max_size=7).filter(lambda c: c.count("") <= 1),
+    workbook=st.booleans(),
+)
+@example(cells=["年龄", "年龄 "], workbook=False)  # one name once stripped: two columns under one name
+@example(cells=["", "a", "b"], workbook=True)  # the index column's empty header cell
+def test_the_input_check_names_the_columns_the_trainer_reads(tmp_path, cells, workbook):
+    """Real headers repeat a name, pad it with blanks or leave a cell empty; `--target` must name the
+    same column in the CLI's check and in the trainer, and every column keeps a name of its own."""
+    from openpyxl import Workbook
+
+    from datafactory.cli.model import profile
+
+    header = [*cells, "target"]
+    rows = [[*(str(i * 10 + j) for j in range(len(cells))), "yes" if i % 2 else "no"] for i in range(6)]
+    if workbook:
+        path = tmp_path / "headers.xlsx"
+        book = Workbook()
+        for row in [[c if c else None for c in header], *rows]:
+            book.active.append(row)
+        book.save(path)
+    else:
+        path = tmp_path / "headers.csv"
+        path.write_text("\n".join(",".join(r) for r in [header, *rows]) + "\n", encoding="utf-8")
+    read, _ = read_table(path)
+    names = profile(path, "target").columns
+    assert list(read.columns) == names
+    assert len(set(names)) == len(names) == len(header)
+    assert all(name == name.strip() and name for name in names)
+    assert read["target"].tolist() == [r[-1] for r in rows]
+
+
+ROW_SHAPES = {
+    "plain": "{a},{b},{t}",
+    "trailing delimiter": "{a},{b},{t},",  # some exporters end every data line with one
+    "two trailing": "{a},{b},{t},,",
+    "value past the header": "{a},{b},{t},7",
+    "empty line of delimiters": ",,",
+    "wide empty line": ",,,,,",  # Excel's ghost rows below the data
+    "blank": "",
+    "short": "{a},{b}",  # no outcome yet
+}
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    shapes=st.lists(st.sampled_from(sorted(ROW_SHAPES)), min_size=1, max_size=12),
+    trailing_everywhere=st.booleans(),
+)
+@example(shapes=["trailing delimiter"] * 3, trailing_everywhere=False)
+@example(shapes=["plain", "wide empty line", "plain"], trailing_everywhere=False)
+def test_rows_wider_or_emptier_than_the_header_read_the_same_in_the_check_and_the_trainer(
+    tmp_path, shapes, trailing_everywhere
+):
+    """A differential test over how real exports end their lines. pandas made the first column the
+    index when every data line ended in a delimiter, shifting the target onto empty cells while the
+    input check counted every label; and it refused a wide empty ghost row the check skipped."""
+    from datafactory.cli.model import profile
+
+    lines = ["a,b,target"]
+    for i, shape in enumerate(shapes):
+        line = ROW_SHAPES[shape].format(a=i, b=i * 10, t="yes" if i % 2 else "no")
+        lines.append(line + ("," if trailing_everywhere and line else ""))
+    path = tmp_path / "export.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    if "value past the header" in shapes:
+        for read in (lambda: read_table(path), lambda: profile(path, "target")):
+            with pytest.raises(ValueError, match="past the header's last column"):
+                read()
+        return
+    written = [(i, "yes" if i % 2 else "no") for i, s in enumerate(shapes) if "{a}" in ROW_SHAPES[s]]
+    labels = [t if "{t}" in ROW_SHAPES[shapes[i]] else None for i, t in written]
+    if not written:
+        return
+    frame, _ = read_table(path)
+    assert frame["a"].tolist() == [i for i, _ in written]
+    assert frame["b"].tolist() == [i * 10 for i, _ in written]
+    assert [None if pd.isna(t) else t for t in frame["target"]] == labels
+    found = profile(path, "target")
+    assert (found.rows, found.labelled) == (len(frame), sum(t is not None for t in labels))
+    assert found.values == {t for t in labels if t}

@@ -121,16 +121,22 @@ def _rows_profile(path: Path, rows: Iterator[list[Any]], target: str) -> TablePr
     """The header, then how many rows and labelled rows, and the target's values (totals and sign-off
     lines skipped, as the trainer skips them)."""
     from datafactory.layout_marks import is_layout_row
+    from datafactory.modeling.header import column_names
 
-    header = [str(cell).strip() for cell in next(rows, None) or []]  # as the trainer names the columns
+    header = column_names(next(rows, None) or [])  # as the trainer names the columns
     if not header:
         raise ValueError(f"{path.name}: the file has no header and no rows")
     index = header.index(target) if target in header else None
     count = labelled = 0
     values: set[str] = set()
-    for row in rows:
+    for number, row in enumerate(rows, start=2):
         if not any(str(cell).strip() for cell in row) or is_layout_row(row):
             continue
+        if any(cell is not None and str(cell).strip() for cell in row[len(header) :]):
+            raise ValueError(
+                f"{path.name}: data row {number - 1} holds a value past the header's last column; "
+                "every row needs as many fields as the header"
+            )
         count += 1
         if index is not None and index < len(row) and str(row[index]).strip() not in NA_TEXT:
             labelled += 1

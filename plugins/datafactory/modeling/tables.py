@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import itertools
+import warnings
 from collections.abc import Collection
 from pathlib import Path
 
@@ -17,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from datafactory.layout_marks import EXACT_SUMMARY_SET, LABEL_COLUMNS, NOTE_CELL, SUMMARY_CELL
-from datafactory.modeling.csvformat import TITLE_ROWS_MAX, sniff, title_rows
+from datafactory.modeling.csvformat import TITLE_ROWS_MAX, CsvFormat, sniff, title_rows
+from datafactory.modeling.header import column_names
 from datafactory.modeling.number_text import MISSING_MARKS, decided_marks, number_grammar, strip_pattern
 from datafactory.modeling.workbook import WORKBOOKS, data_sheet
 
@@ -40,12 +42,26 @@ def read_table(path: Path, exclude: Collection[str] = ()) -> tuple[pd.DataFrame,
         frame, layout = _read_csv(path)
     else:
         raise ValueError(f"{path}: unsupported file type '{suffix}'; give a .csv, .xlsx or .parquet file")
-    # 'age ' and '　年龄' are 'age' and '年龄': a blank typed around a header is invisible in Excel and the terminal
-    frame = frame.rename(columns=lambda name: name.strip() if isinstance(name, str) else name)
+    frame, empty = without_empty_rows(frame)
     frame, skipped = without_layout_rows(frame)
     frame, notes = numbers_from_text(frame, exclude)
-    frame.attrs["layout"] = layout + skipped
+    frame.attrs["layout"] = layout + empty + skipped
     return frame, notes
+
+
+def without_empty_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """The table without rows whose every cell is empty or blank (`,,,,` left by Excel below the data,
+    a spacer line between blocks): they hold nothing to learn from, and the input check skips them."""
+    empty = pd.Series(True, index=frame.index)
+    for name in frame.columns:
+        column = frame[name]
+        if pd.api.types.is_object_dtype(column) or pd.api.types.is_string_dtype(column):
+            empty &= column.astype("string").str.strip().fillna("").eq("").astype(bool)
+        else:
+            empty &= column.isna()
+    if not empty.any():
+        return frame, []
+    return _without_rows(frame, empty), [f"{int(empty.sum())} empty row(s) skipped"]
 
 
 def without_layout_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
@@ -74,8 +90,13 @@ def without_layout_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     dropped = summary | note
     if not dropped.any():
         return frame, skipped
+    return _without_rows(frame, dropped), skipped
+
+
+def _without_rows(frame: pd.DataFrame, dropped: pd.Series) -> pd.DataFrame:
+    """The frame without the dropped rows; whole numbers that were floats only for those rows' empty
+    cells are whole numbers again."""
     kept = frame[~dropped].reset_index(drop=True)
-    # Whole numbers that were floats only for a note line's empty cells are whole numbers again.
     whole = {
         name: kept[name].astype("int64")
         for name in kept.columns
@@ -84,7 +105,7 @@ def without_layout_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
         and kept[name].notna().all()
         and (kept[name] % 1 == 0).all()
     }
-    return kept.assign(**whole), skipped
+    return kept.assign(**whole)
 
 
 def _above_header(rows: list[list[object]]) -> list[str]:
@@ -99,17 +120,45 @@ def _above_header(rows: list[list[object]]) -> list[str]:
 def _read_csv(path: Path) -> tuple[pd.DataFrame, list[str]]:
     form = sniff(path)
     with path.open(encoding=form.encoding, errors="replace", newline="") as handle:
-        above = list(itertools.islice(csv.reader(handle, delimiter=form.delimiter), form.title_rows))
+        lines = list(itertools.islice(csv.reader(handle, delimiter=form.delimiter), form.title_rows + 1))
+    header = lines[form.title_rows] if len(lines) > form.title_rows else []
+    options = {"encoding": form.encoding, "sep": form.delimiter, "low_memory": False}
     try:
-        frame = pd.read_csv(
-            path, encoding=form.encoding, sep=form.delimiter, skiprows=form.title_rows, low_memory=False
-        )
-    except pd.errors.ParserError as exc:  # pandas' own words, then what the file is read as and what to fix
-        reason = str(exc).strip().removeprefix("Error tokenizing data. C error: ")
-        raise ValueError(
-            f"{path.name} ({form.describe()}): {reason}; every row needs as many fields as the header"
-        ) from exc
-    return frame, _above_header(above)
+        with warnings.catch_warnings():
+            # A row wider than the header: with index_col=False pandas would drop what lies past it, with a warning.
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            # Rows ending in a delimiter the header lacks ('1,2,yes,') would otherwise make the first column
+            # the index and shift every name one column left, the target onto empty cells.
+            frame = pd.read_csv(path, skiprows=form.title_rows, index_col=False, **options)
+    except (pd.errors.ParserWarning, pd.errors.ParserError):  # rows wider: fine when what lies past is empty
+        try:
+            width = _widest_row(path, form)
+            frame = pd.read_csv(path, skiprows=form.title_rows + 1, header=None, names=range(width), **options)
+        except pd.errors.ParserError as exc:  # pandas' own words, then what the file is read as and what to fix
+            reason = str(exc).strip().removeprefix("Error tokenizing data. C error: ")
+            raise ValueError(f"{path.name} ({form.describe()}): {reason}; fix the line it names") from exc
+        past = frame.iloc[:, len(header) :].astype("string")
+        if past.apply(lambda column: column.str.strip().fillna("").ne("")).any().any():
+            raise _past_header(path, form, len(header)) from None
+        frame = frame.iloc[:, : len(header)]
+    return _named(frame, header), _above_header(lines[: form.title_rows])
+
+
+def _widest_row(path: Path, form: CsvFormat) -> int:
+    with path.open(encoding=form.encoding, errors="replace", newline="") as handle:
+        return max(map(len, csv.reader(handle, delimiter=form.delimiter)))
+
+
+def _past_header(path: Path, form: CsvFormat, width: int) -> ValueError:
+    """The error for a row holding a value past the header's `width` fields, naming its line."""
+    with path.open(encoding=form.encoding, errors="replace", newline="") as handle:
+        reader = csv.reader(handle, delimiter=form.delimiter)
+        rows = itertools.islice(reader, form.title_rows + 1, None)
+        line = next((reader.line_num for row in rows if any(cell.strip() for cell in row[width:])), None)
+    return ValueError(
+        f"{path.name} ({form.describe()}): line {line} holds a value past the header's last column; "
+        "every row needs as many fields as the header"
+    )
 
 
 def _read_workbook(path: Path) -> tuple[pd.DataFrame, list[str]]:
@@ -119,7 +168,17 @@ def _read_workbook(path: Path) -> tuple[pd.DataFrame, list[str]]:
     skip = title_rows(head)
     frame = pd.read_excel(path, sheet_name=sheet.name, header=skip, engine="openpyxl")
     which = sheet.describe()
-    return frame, ([which] if which else []) + _above_header(head[:skip])
+    return _named(frame, head[skip] if skip < len(head) else []), ([which] if which else []) + _above_header(
+        head[:skip]
+    )
+
+
+def _named(frame: pd.DataFrame, header: list[object]) -> pd.DataFrame:
+    """The columns named from the header's own cells, as the input check names them (pandas has
+    already numbered repeats, and numbering its `a.1` again after stripping would give `a.1.1`)."""
+    cells = (header + [None] * len(frame.columns))[: len(frame.columns)]
+    frame.columns = column_names(cells)
+    return frame
 
 
 def numbers_from_text(frame: pd.DataFrame, exclude: Collection[str] = ()) -> tuple[pd.DataFrame, dict[str, str]]:

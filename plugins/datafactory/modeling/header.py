@@ -1,0 +1,26 @@
+"""A table's column names as the trainer and the CLI's input check both give them, from the header's
+cells: blanks around a name dropped (`' 年龄 '`, an ideographic space), an empty cell `Unnamed: N`
+and a repeated name `name.1`, `name.2` (pandas' own spelling, so `--target` names what pandas shows).
+
+Stripping can make two names one (`age` and `age ` in an Excel header), so repeats are numbered after
+stripping; two columns under one name would reach the trainer as a frame where it expects a column."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+
+def column_names(cells: Sequence[Any]) -> list[str]:
+    names: list[str] = []
+    taken: set[str] = set()
+    for index, cell in enumerate(cells):
+        text = "" if cell is None else str(cell).strip()
+        name = text or f"Unnamed: {index}"
+        count = 0
+        while name in taken:
+            count += 1
+            name = f"{text}.{count}"
+        names.append(name)
+        taken.add(name)
+    return names
