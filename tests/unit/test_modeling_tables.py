@@ -492,6 +492,8 @@ ROW_SHAPES = {
     "wide empty line": ",,,,,",  # Excel's ghost rows below the data
     "blank": "",
     "short": "{a},{b}",  # no outcome yet
+    "padded label": "{a},{b}, {t} ",  # a blank typed around the label, invisible in Excel
+    "blank label": "{a},{b},  ",
 }
 
 
@@ -522,7 +524,7 @@ def test_rows_wider_or_emptier_than_the_header_read_the_same_in_the_check_and_th
                 read()
         return
     written = [(i, "yes" if i % 2 else "no") for i, s in enumerate(shapes) if "{a}" in ROW_SHAPES[s]]
-    labels = [t if "{t}" in ROW_SHAPES[shapes[i]] else None for i, t in written]
+    labels = [t if "{t}" in ROW_SHAPES[shapes[i]] else None for i, t in written]  # blanks around a label dropped
     if not written:
         return
     frame, _ = read_table(path)

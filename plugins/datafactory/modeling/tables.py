@@ -43,10 +43,30 @@ def read_table(path: Path, exclude: Collection[str] = ()) -> tuple[pd.DataFrame,
     else:
         raise ValueError(f"{path}: unsupported file type '{suffix}'; give a .csv, .xlsx or .parquet file")
     frame, empty = without_empty_rows(frame)
-    frame, skipped = without_layout_rows(frame)
+    frame, skipped = without_layout_rows(frame)  # on the cells as written, as ingest's detector reads them
+    frame = without_surrounding_blanks(frame)
     frame, notes = numbers_from_text(frame, exclude)
     frame.attrs["layout"] = layout + empty + skipped
     return frame, notes
+
+
+def without_surrounding_blanks(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text cells without the blanks around them, and a blank cell empty: `'yes '` and `'yes'` are one
+    label and `'north '` one region (the blank is invisible in Excel), as the input check reads them."""
+    stripped = {}
+    for name in frame.columns:
+        column = frame[name]
+        if not pd.api.types.is_object_dtype(column):
+            continue
+        kind = pd.api.types.infer_dtype(column, skipna=True)
+        if kind == "string":
+            text = column.str.strip()
+        elif kind.startswith("mixed"):  # Excel's numbers and text in one column: only the text is touched
+            text = column.map(lambda value: value.strip() if isinstance(value, str) else value)
+        else:
+            continue
+        stripped[name] = text.where(text != "", np.nan)
+    return frame.assign(**stripped) if stripped else frame
 
 
 def without_empty_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
