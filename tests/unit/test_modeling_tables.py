@@ -534,3 +534,58 @@ def test_rows_wider_or_emptier_than_the_header_read_the_same_in_the_check_and_th
     found = profile(path, "target")
     assert (found.rows, found.labelled) == (len(frame), sum(t is not None for t in labels))
     assert found.values == {t for t in labels if t}
+
+
+def _credit_card_lines(rng: np.random.Generator) -> list[str]:
+    """The shape of UCI's 'default of credit card clients' table: codes above the names."""
+    rows = [
+        f"{i},{rng.integers(1, 50) * 10000},{rng.integers(1, 3)},{rng.integers(20, 70)},{rng.integers(0, 2)}"
+        for i in range(1, 40)
+    ]
+    return [",X1,X2,X3,Y", "ID,LIMIT_BAL,SEX,AGE,default payment next month", *rows]
+
+
+def test_a_line_of_codes_above_the_names_is_skipped_like_a_title(tmp_path):
+    from datafactory.cli.model import profile
+
+    path = tmp_path / "credit_card.csv"
+    path.write_text("\n".join(_credit_card_lines(np.random.default_rng(0))) + "\n", encoding="utf-8")
+    read, _ = read_table(path)
+    assert list(read.columns) == ["ID", "LIMIT_BAL", "SEX", "AGE", "default payment next month"]
+    assert read["LIMIT_BAL"].dtype.kind == "i" and len(read) == 39
+    assert read.attrs["layout"] == ["1 line(s) above the header skipped: 'X1 X2 X3 Y'"]
+    found = profile(path, "default payment next month")
+    assert found.columns == list(read.columns) and found.values == {"0", "1"}
+
+
+def test_merged_group_titles_above_a_workbooks_header_are_skipped(tmp_path):
+    from openpyxl import Workbook
+
+    path = tmp_path / "suppliers.xlsx"
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["2024年供应商评级表"])
+    sheet.append(["基本信息", None, "财务信息", None, None])  # merged over two and three columns
+    sheet.merge_cells("A2:B2")
+    sheet.merge_cells("C2:E2")
+    sheet.append(["企业名称", "成立年份", "营业收入", "利润", "评级"])
+    for i in range(20):
+        sheet.append([f"公司{i}", 2000 + i, 100.5 * i, 10 * i, "A" if i % 2 else "B"])
+    book.save(path)
+    read, _ = read_table(path)
+    assert list(read.columns) == ["企业名称", "成立年份", "营业收入", "利润", "评级"] and len(read) == 20
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "name,age,income,target\nTom,无,n/a,yes\nAnn,30,5000,no\nBob,40,6000,yes\n",  # missing marks, not names
+        "name,city,target\nTom,Paris,yes\nAnn,Rome,no\nBob,Oslo,yes\n",  # no numbers at all
+        "name,age,income,target\nTom,unknown,30,yes\nAnn,30,5000,no\nBob,40,6000,yes\n",  # one word in one column
+    ],
+)
+def test_a_first_data_row_of_text_is_data_not_a_second_header(tmp_path, text):
+    path = tmp_path / "people.csv"
+    path.write_text(text, encoding="utf-8")
+    read, _ = read_table(path)
+    assert list(read.columns) == text.split("\n")[0].split(",") and read.iloc[0, 0] == "Tom"

@@ -108,11 +108,11 @@ def _csv_profile(path: Path, target: str) -> TableProfile:
 def _workbook_profile(path: Path, target: str) -> TableProfile:
     import itertools
 
-    from datafactory.modeling.csvformat import TITLE_ROWS_MAX, title_rows
+    from datafactory.modeling.csvformat import HEAD_ROWS, title_rows
     from datafactory.modeling.workbook import data_sheet
 
     with data_sheet(path) as sheet:
-        head = list(itertools.islice(sheet.rows, TITLE_ROWS_MAX + 1))
+        head = list(itertools.islice(sheet.rows, HEAD_ROWS))
         cells = (["" if c is None else c for c in row] for row in itertools.chain(head, sheet.rows))
         return _rows_profile(path, itertools.islice(cells, title_rows(head), None), target)
 

@@ -12,12 +12,16 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
+from datafactory.modeling.number_text import DECIMAL_MARKS, missing_mark, number_from_text
+
 SAMPLE_BYTES = 256 * 1024
 DELIMITERS = (",", ";", "\t", "|")
 SAMPLE_LINES = 50
 
 
 TITLE_ROWS_MAX = 10
+NAMES_PROBE_ROWS = 5  # data rows read below a header to tell a second names line from data
+HEAD_ROWS = TITLE_ROWS_MAX + 2 + NAMES_PROBE_ROWS  # what title_rows reads: titles, header, names, data
 
 
 @dataclass(frozen=True)
@@ -35,10 +39,42 @@ class CsvFormat:
 def title_rows(rows: list[list[object]]) -> int:
     """How many rows above the header hold a title, a unit or a date (Excel pads them with empty cells
     to the table's width): the header is the first row that fills more than half as many cells as the
-    fullest row of the sample."""
+    fullest row of the sample. When the row below it names the columns again (`second_names_line`),
+    the upper one is a line of group titles or codes above the real header, and is skipped too."""
     filled = [sum(cell is not None and str(cell).strip() != "" for cell in row) for row in rows[: TITLE_ROWS_MAX + 1]]
     widest = max(filled, default=0)
-    return next((index for index, count in enumerate(filled) if count > widest / 2), 0)
+    header = next((index for index, count in enumerate(filled) if count > widest / 2), 0)
+    below = rows[header + 1 : header + 2 + NAMES_PROBE_ROWS]
+    return header + 1 if header < TITLE_ROWS_MAX and second_names_line(below) else header
+
+
+def second_names_line(rows: list[list[object]]) -> bool:
+    """`rows[0]` is a second header line: the rows below it hold numbers in at least two columns, and
+    `rows[0]` names every one of those with text and holds no number itself. UCI's credit-card table
+    has codes (X1 ... Y) above its names (LIMIT_BAL ... default payment next month); a Chinese report
+    has merged group titles (基本信息, 财务信息) above them. A data row never names every numeric
+    column with a word: at most it has a missing mark (无, n/a) in some."""
+    if len(rows) < 2:
+        return False
+    names, data = rows[0], rows[1:]
+    if any(_is_number(cell) for cell in names):
+        return False
+    numeric = [j for j in range(len(names)) if all(j < len(row) and _is_number(row[j]) for row in data)]
+    return len(numeric) >= 2 and all(_is_name(names[j]) for j in numeric)
+
+
+def _is_number(cell: object) -> bool:
+    if isinstance(cell, bool):
+        return False
+    if isinstance(cell, int | float):
+        return True
+    text = str(cell) if cell is not None else ""
+    return any(number_from_text(text, mark) is not None for mark in DECIMAL_MARKS)
+
+
+def _is_name(cell: object) -> bool:
+    text = "" if cell is None else str(cell).strip()
+    return bool(text) and not missing_mark(text)
 
 
 GB2312_SHARE = 0.9  # of a GBK text's non-ASCII characters, in GB2312's common block (both bytes >= 0xA1)
@@ -104,7 +140,7 @@ def sniff(path: Path) -> CsvFormat:
     encoding = _encoding(head, complete)
     text = head.decode(encoding, errors="ignore")
     delimiter = _delimiter(text)
-    head_lines = io.StringIO("\n".join(text.splitlines()[: TITLE_ROWS_MAX + 1]))
+    head_lines = io.StringIO("\n".join(text.splitlines()[:HEAD_ROWS]))
     try:
         titles = title_rows(list(csv.reader(head_lines, delimiter=delimiter)))
     except csv.Error:  # a huge or unclosed field: no title line is read into it; pandas reports the field

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from datafactory.layout_marks import EXACT_SUMMARY_SET, LABEL_COLUMNS, NOTE_CELL, SUMMARY_CELL
-from datafactory.modeling.csvformat import TITLE_ROWS_MAX, CsvFormat, sniff, title_rows
+from datafactory.modeling.csvformat import HEAD_ROWS, CsvFormat, sniff, title_rows
 from datafactory.modeling.header import column_names
 from datafactory.modeling.number_text import MISSING_MARKS, decided_marks, number_grammar, strip_pattern
 from datafactory.modeling.workbook import WORKBOOKS, data_sheet
@@ -184,7 +184,7 @@ def _past_header(path: Path, form: CsvFormat, width: int) -> ValueError:
 def _read_workbook(path: Path) -> tuple[pd.DataFrame, list[str]]:
     """The first sheet with data, from its header down (cells typed by Excel; dates stay dates)."""
     with data_sheet(path) as sheet:
-        head = [list(row) for row in itertools.islice(sheet.rows, TITLE_ROWS_MAX + 1)]
+        head = [list(row) for row in itertools.islice(sheet.rows, HEAD_ROWS)]
     skip = title_rows(head)
     frame = pd.read_excel(path, sheet_name=sheet.name, header=skip, engine="openpyxl")
     which = sheet.describe()
