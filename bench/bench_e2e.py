@@ -8,6 +8,7 @@ DB migrate, time between tasks and extra time inside tasks, and the scaling of t
 
     .venv/bin/python -m bench.bench_e2e --sizes 10000,100000
     .venv/bin/python -m bench.bench_e2e --sizes 1000000 --skip-airflow --json var/bench/e2e-1m.json
+    .venv/bin/python -m bench.bench_e2e --sizes 1000000 --skip-plain   # Airflow's time and peak RSS only
 
 Figures, not assertions: nothing here fails on a slow machine. Peak RSS: per task for the plain run
 (each task runs in a forked child); for Airflow, the one process's resident set sampled while each DAG
@@ -286,24 +287,27 @@ def _table(title: str, runs: dict[str, RunFigures], size: int) -> str:
     return "\n".join(lines)
 
 
-def bench_size(size: int, root: Path, dags: list[str], skip_airflow: bool) -> dict[str, Any]:
+def bench_size(size: int, root: Path, dags: list[str], skip_airflow: bool, skip_plain: bool = False) -> dict[str, Any]:
     plain_home, airflow_home = root / f"{size}-plain", root / f"{size}-airflow"
-    plain_home.mkdir(parents=True)
-    seconds, rss, rows = deliver(plain_home, size)
+    delivered = airflow_home if skip_plain else plain_home
+    delivered.mkdir(parents=True)
+    seconds, rss, rows = deliver(delivered, size)
     print(
         f"\nupstream simulation ({size:,} enterprises): {rows:,} rows in {seconds:.1f}s, peak RSS {rss:,.0f} MB",
         flush=True,
     )
-    if not skip_airflow:  # the same delivered data for both paths
+    if not skip_airflow and not skip_plain:  # the same delivered data for both paths
         shutil.copytree(plain_home, airflow_home)
-    runs = {"plain": run_plain(plain_home, size, dags)}
-    _model_rows(runs["plain"], size, dags)
-    print(_table("plain calls", runs, size), flush=True)
+    runs: dict[str, RunFigures] = {}
+    if not skip_plain:
+        runs["plain"] = run_plain(plain_home, size, dags)
+        _model_rows(runs["plain"], size, dags)
+        print(_table("plain calls", runs, size), flush=True)
     if not skip_airflow:
         runs["airflow"] = run_airflow(airflow_home, size, dags)
         _model_rows(runs["airflow"], size, dags)
     print(_table("per stage", runs, size), flush=True)
-    if "airflow" in runs:
+    if "airflow" in runs and "plain" in runs:
         print(orchestration(runs["airflow"], runs["plain"]), flush=True)
     return {
         "enterprises": size,
@@ -356,6 +360,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="10000,100000,1000000", help="comma-separated enterprise counts")
     parser.add_argument("--skip-airflow", action="store_true", help="only the plain-call run (no overhead ratio)")
+    parser.add_argument(
+        "--skip-plain", action="store_true", help="only the Airflow run: its time and peak RSS (no overhead ratio)"
+    )
     parser.add_argument("--dags", help="comma-separated DAG ids (default: every DAG `datafactory run` runs)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--keep", action="store_true", help="keep the runtime folders (printed)")
@@ -367,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     try:
         for size in sizes:
-            results.append(bench_size(size, root, dags, args.skip_airflow))
+            results.append(bench_size(size, root, dags, args.skip_airflow, args.skip_plain))
             if args.json:  # after every size, so a long run keeps what it measured
                 args.json.parent.mkdir(parents=True, exist_ok=True)
                 args.json.write_text(json.dumps(results, indent=2))

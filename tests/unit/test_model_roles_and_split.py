@@ -198,3 +198,25 @@ def test_the_split_key_is_the_documented_crc32_of_the_id_text():
     ids = pd.Series(["91330200MA2AB3XK6T", "P0001", "客户-7"])
     assert key_hashes(ids).tolist() == [zlib.crc32(i.encode()) for i in ids]
     assert key_hashes(pd.Series([7, 42])).tolist() == [zlib.crc32(b"7"), zlib.crc32(b"42")]
+
+
+def test_an_entity_id_that_repeats_asks_for_a_group():
+    """A transactions or visits table has several rows per customer; split by rows, one customer lands
+    on both sides of the holdout. The id repeating is the sign, and the remedy is --group."""
+    from datafactory.modeling.columns import shared_entity_columns
+
+    customers = np.repeat(np.arange(150), 3)
+    frame = pd.DataFrame(
+        {
+            "customer_id": customers,
+            "客户编号": [f"C{c:05d}" for c in customers],
+            "order_no": np.arange(len(customers)),  # one per row: an identifier, not an entity
+            "region_id": customers % 5,  # few levels: a category
+            "amount": rng.normal(size=len(customers)),
+            "bad": customers % 2,
+        }
+    )
+    found = shared_entity_columns(frame, {"bad"})
+    assert set(found) == {"customer_id", "客户编号"}
+    assert "150 for 450 rows" in found["customer_id"] and "--group customer_id" in found["customer_id"]
+    assert shared_entity_columns(frame, {"bad", "customer_id", "客户编号"}) == {}

@@ -174,3 +174,11 @@ def test_a_holdout_with_a_handful_of_one_class_is_said_to_be_noise():
     assert thin_holdout_classes(np.array([0] * 40 + [1] * THIN_CLASS_ROWS)) == []
     assert thin_holdout_classes(np.array([0] * 40 + [1] * (THIN_CLASS_ROWS - 1)))  # one short of enough
     assert "only 3 row(s)" in thin_holdout_classes(np.array([0, 1, 2] * 3 + [0, 1] * 20))[0]
+
+
+def test_a_table_with_several_rows_per_customer_asks_for_a_group_until_given_one():
+    frame = _frame(600).assign(customer_id=np.repeat(np.arange(200), 3))
+    by_rows = train(frame, _config().with_data("bad", None, None))
+    assert any("--group customer_id" in w for w in by_rows.warnings), by_rows.warnings
+    grouped = train(frame, _config().with_data("bad", None, "customer_id"))
+    assert not any("--group" in w for w in grouped.warnings), grouped.warnings

@@ -17,7 +17,9 @@ LEAK_SAMPLE = 50_000  # training rows the leakage check reads: plenty for a stat
 MIN_ROWS_FOR_ROLES = 20  # below this, uniqueness says nothing
 PROBE_ROWS = 20_000  # values checked first for a fraction, a repeat, or words (see _probe)
 ID_NAME = re.compile(
-    r"(^|[_\s.])(id|no|nr|num|number|key|index|idx|uuid|guid|seq)$|^(id|index|idx|unnamed: ?\d+)$", re.I
+    r"(^|[_\s.])(id|no|nr|num|number|key|index|idx|uuid|guid|seq)$|^(id|index|idx|unnamed: ?\d+)$"
+    r"|(编号|序号|账号|客户号|证件号)$",
+    re.I,
 )
 
 
@@ -147,6 +149,24 @@ def identifier_reason(name: str, column: pd.Series) -> str | None:
     if distinct > MAX_LEVELS and distinct > 0.5 * len(values):
         return f"free text ({distinct} distinct values, {text.str.len().mean():.0f} characters on average)"
     return None
+
+
+def shared_entity_columns(frame: pd.DataFrame, exclude: set[str]) -> dict[str, str]:
+    """Columns named like an entity's id (`customer_id`, `loan_no`, `客户编号`) whose values repeat:
+    the table has several rows per entity, and a split by rows puts one entity on both sides of the
+    holdout, where a model that learned the entity scores well for the wrong reason. For each, what to do."""
+    found = {}
+    for name in frame.columns:
+        if name in exclude or not ID_NAME.search(str(name)) or str(name).lower().startswith("unnamed"):
+            continue
+        values = frame[name].dropna()
+        distinct = values.nunique()
+        if len(values) >= MIN_ROWS_FOR_ROLES and 1 < distinct < len(values) and distinct > MAX_LEVELS:
+            found[name] = (
+                f"rows share '{name}' values ({distinct} for {len(values)} rows): if it names an entity, give "
+                f"--group {name} so each one's rows stay on one side of the holdout and in one fold"
+            )
+    return found
 
 
 def constant_reason(column: pd.Series) -> str | None:

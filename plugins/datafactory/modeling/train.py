@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from datafactory.modeling.columns import FeatureSchema, infer_schema, leakage_suspects
+from datafactory.modeling.columns import FeatureSchema, infer_schema, leakage_suspects, shared_entity_columns
 from datafactory.modeling.config import Candidate, TrainingConfig
 from datafactory.modeling.drift import Reference, reference_from
 from datafactory.modeling.estimators import sample_rows
@@ -214,6 +214,7 @@ class Prepared:
     y_train: np.ndarray
     y_test: np.ndarray
     split: str
+    warnings: list[str]
 
 
 def _protected(config: TrainingConfig) -> set[str]:
@@ -257,6 +258,7 @@ def prepare(frame: pd.DataFrame, config: TrainingConfig) -> Prepared:
         y_train=y_train,
         y_test=y[test],
         split=describe(config.holdout_share, key, family.stratified, splitter.grouped, config.split_groups),
+        warnings=[] if key else list(shared_entity_columns(data, {config.target}).values()),
     )
 
 
@@ -465,7 +467,7 @@ def _train(frame: pd.DataFrame, config: TrainingConfig) -> TrainedModel:
     outputs = winner.holdout_outputs
     assert outputs is not None
     noise = _noise(p, config, winner, [r for r in results if r is not winner])
-    warnings = [f"candidate `{name}` left out: {why}" for name, why in skipped.items()]
+    warnings = [*p.warnings, *(f"candidate `{name}` left out: {why}" for name, why in skipped.items())]
     warnings += family.label_warnings(
         cv.y if cv is not None and winner.oof is not None else p.y_test,
         winner.oof if cv is not None else outputs,
