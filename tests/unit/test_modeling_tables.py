@@ -115,7 +115,13 @@ STYLES = {  # how each style writes a number, and how many decimals it keeps
     "continental grouped": (lambda x: _continental(f"{x:,.2f}"), 2),
     "euro": (lambda x: _continental(f"{x:,.2f} €"), 2),
     "continental percent": (lambda x: _continental(f"{x:.3f} %"), 3),
+    "sap": (lambda x: f"{-x:,.2f}-" if x < 0 else f"{x:,.2f}", 2),  # SAP's trailing minus
+    "typographic minus": (lambda x: f"{x:,.2f}".replace("-", "\u2212"), 2),  # U+2212, from typeset reports
+    "yuan sign and a space": (lambda x: f"¥ {x:,.2f}" if x >= 0 else f"-¥ {-x:,.2f}", 2),
+    "ten-thousands": (lambda x: f"{x / 1e4:.4f}万", 4),  # 注册资本 500万
+    "hundred-millions of yuan": (lambda x: f"{x / 1e8:.6f}亿元", 6),
 }
+SCALES = {"ten-thousands": 1e4, "hundred-millions of yuan": 1e8}  # what the written figure counts in
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -136,7 +142,8 @@ def test_a_formatted_number_reads_back_as_itself_whatever_the_row_order(values, 
     frame = pd.DataFrame({"x": text, "whole": [f"{round(v)}" for v in values]})
     read, notes = numbers_from_text(frame)
     assert ("decimal comma" in notes["x"]) == (style.startswith("continental") or style == "euro")
-    shown = [float(f"{v:.{digits}f}") for v in values]  # what was written (numpy rounds halves to even)
+    scale = SCALES.get(style, 1.0)
+    shown = [float(f"{v / scale:.{digits}f}") * scale for v in values]  # what was written
     np.testing.assert_allclose(read["x"].to_numpy(), shown, rtol=0, atol=1e-6)
     assert read["whole"].tolist() == [round(v) for v in values]
     shuffled = list(range(len(text)))
@@ -194,7 +201,7 @@ def test_a_ragged_row_is_one_error_naming_the_file_its_format_and_the_line(tmp_p
         read_table(path)
 
 
-@given(st.lists(st.text(alphabet="0123456789,.-+$¥€%元 ５eE()", max_size=12), min_size=1, max_size=30))
+@given(st.lists(st.text(alphabet="0123456789,.-+$¥€%元 ５eE()万亿千\u2212", max_size=12), min_size=1, max_size=30))
 def test_one_value_and_a_column_read_numbers_from_text_alike(values):
     """The CLI reads a target value by value (before pandas loads); the trainer reads whole columns.
     Both must call the same texts numbers, with the same values, under the mark the column was read with."""

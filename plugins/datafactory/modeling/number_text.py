@@ -17,7 +17,10 @@ DECIMAL_MARKS = (".", ",")
 _NUMBERS = {".": NUMBER, ",": COMMA_NUMBER}
 # A sign and a currency before the number, then % or a currency after it.
 UNITS = r"\s*(?:%|元|USD|CNY|RMB|EUR|[$¥€£])?"
-_STRIP = {".": r"[\s,$¥€£%()]|元|USD|CNY|RMB|EUR", ",": r"[\s.$¥€£%()]|元|USD|CNY|RMB|EUR"}
+# Chinese amounts are written in ten-thousands and hundred-millions: '500万元' is 5,000,000 yuan.
+MAGNITUDES = {"千万": 1e7, "百万": 1e6, "万": 1e4, "亿": 1e8, "千": 1e3}
+MAGNITUDE = "|".join(MAGNITUDES)  # longest first, so '千万' is not read as '千'
+_STRIP = {mark: rf"[\s{other}$¥€£%()]|元|USD|CNY|RMB|EUR|{MAGNITUDE}|-$" for mark, other in ((".", ","), (",", "."))}
 # What exports write for "no value" (after NFKC, so '／' and '－' are here too): dashes, Chinese words for
 # none or unknown, Excel's error values.
 MISSING_MARKS = frozenset(
@@ -27,14 +30,23 @@ MISSING_MARKS = frozenset(
 
 
 def missing_mark(text: str) -> bool:
-    return unicodedata.normalize("NFKC", text).strip() in MISSING_MARKS
+    return normal_text(text) in MISSING_MARKS
+
+
+def normal_text(text: str) -> str:
+    """NFKC (full-width digits and signs), the typographic minus (U+2212, which NFKC keeps) as '-', no
+    blanks around."""
+    return unicodedata.normalize("NFKC", text).replace("\u2212", "-").strip()
 
 
 def number_grammar(decimal: str) -> str:
-    """The whole text of a number with this decimal mark, with its sign, currency and unit, or in
-    parentheses: accounting's negative, as Excel saves `(1,234.50)` from a finance sheet."""
-    signed = rf"[-+]?[$¥€£]?(?:{_NUMBERS[decimal]}){UNITS}"
-    return rf"(?:{signed}|\(\s*{signed}\s*\))"
+    """The whole text of a number with this decimal mark, with its sign, currency, magnitude (万, 亿) and
+    unit; or a negative in accounting's parentheses, as Excel saves `(1,234.50)` from a finance sheet, or
+    with SAP's trailing minus (`1,234.50-`)."""
+    amount = rf"[$¥€£]?\s?(?:{_NUMBERS[decimal]})(?:\s?(?:{MAGNITUDE}))?{UNITS}"
+    signed = rf"[-+]?{amount}"
+    # '(1,234.50)' is accounting's negative; '1,234.50-' is SAP's.
+    return rf"(?:{signed}|\(\s*{signed}\s*\)|{amount}-)"
 
 
 def strip_pattern(decimal: str) -> str:
@@ -44,17 +56,26 @@ def strip_pattern(decimal: str) -> str:
 
 _WHOLE = {mark: re.compile(number_grammar(mark)) for mark in DECIMAL_MARKS}
 _STRIPS = {mark: re.compile(strip_pattern(mark)) for mark in DECIMAL_MARKS}
+_MAGNITUDE = re.compile(MAGNITUDE)
 
 
 def number_from_text(text: str, decimal: str = ".") -> float | None:
     """The number a text holds by the grammar of `decimal` (after NFKC), else None (also for an overflow)."""
-    value = unicodedata.normalize("NFKC", text).strip()
+    value = normal_text(text)
     if not _WHOLE[decimal].fullmatch(value):
         return None
     number = float(_STRIPS[decimal].sub("", value).replace(decimal, "."))
-    if value.startswith("("):  # accounting's negative
+    magnitude = _MAGNITUDE.search(value)
+    if magnitude is not None:
+        number *= MAGNITUDES[magnitude.group()]
+    if negative_mark(value):
         number = -abs(number)
     return number if math.isfinite(number) else None
+
+
+def negative_mark(text: str) -> bool:
+    """Accounting's parentheses or SAP's trailing minus, on a text the grammar reads."""
+    return text.startswith("(") or text.endswith("-")
 
 
 def decided_marks(shown: dict[str, set[str]]) -> dict[str, str]:

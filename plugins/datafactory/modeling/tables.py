@@ -20,7 +20,14 @@ import pandas as pd
 from datafactory.layout_marks import EXACT_SUMMARY_SET, LABEL_COLUMNS, NOTE_CELL, SUMMARY_CELL
 from datafactory.modeling.csvformat import HEAD_ROWS, CsvFormat, sniff, title_rows
 from datafactory.modeling.header import column_names
-from datafactory.modeling.number_text import MISSING_MARKS, decided_marks, number_grammar, strip_pattern
+from datafactory.modeling.number_text import (
+    MAGNITUDE,
+    MAGNITUDES,
+    MISSING_MARKS,
+    decided_marks,
+    number_grammar,
+    strip_pattern,
+)
 from datafactory.modeling.workbook import WORKBOOKS, data_sheet
 
 NUMBER_SHARE = 0.98  # of a column's non-blank values: below this it is text that holds some numbers
@@ -211,7 +218,7 @@ def numbers_from_text(frame: pd.DataFrame, exclude: Collection[str] = ()) -> tup
         column = frame[name]
         if name in exclude or not (pd.api.types.is_object_dtype(column) or pd.api.types.is_string_dtype(column)):
             continue
-        text = column.astype("string").str.normalize("NFKC").str.strip()
+        text = column.astype("string").str.normalize("NFKC").str.replace("\u2212", "-").str.strip()  # as normal_text
         present = text.notna() & (text != "") & ~text.isin(MISSING_MARKS)
         if present.any():
             texts[name] = text[present]
@@ -246,10 +253,13 @@ def _numbers(values: pd.Series, mark: str, index: pd.Index) -> tuple[pd.Series, 
         return None
     # Python's float, as `number_from_text` reads one value (pandas' parser refuses '0E310'); an overflow
     # ('1e400') is not a number either way, and is counted with the other unreadable values.
-    digits = values[readable].str.replace(strip_pattern(mark), "", regex=True)
+    read = values[readable]
+    digits = read.str.replace(strip_pattern(mark), "", regex=True)
     numbers = digits.str.replace(mark, ".", regex=False).astype(object).astype("float64")
-    accounting = values[readable].str.startswith("(").to_numpy(dtype=bool)  # '(1,234.50)' is negative
-    numbers[accounting] = -numbers[accounting].abs()
+    magnitude = read.str.extract(f"({MAGNITUDE})", expand=False).map(MAGNITUDES)  # '3.2万' is 32,000
+    numbers = numbers * magnitude.fillna(1.0).astype("float64")
+    negative = (read.str.startswith("(") | read.str.endswith("-")).to_numpy(dtype=bool)  # as negative_mark
+    numbers[negative] = -numbers[negative].abs()
     finite = np.isfinite(numbers.to_numpy())
     whole = pd.Series(float("nan"), index=index, dtype="float64")
     whole[numbers.index[finite]] = numbers.to_numpy()[finite]
