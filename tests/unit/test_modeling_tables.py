@@ -202,6 +202,7 @@ def test_a_ragged_row_is_one_error_naming_the_file_its_format_and_the_line(tmp_p
 
 
 @given(st.lists(st.text(alphabet="0123456789,.-+$¥€%元 ５eE()万亿千\u2212", max_size=12), min_size=1, max_size=30))
+@example(["--0", "-$5", "5-", "(-5)", "1e-3"])  # two signs once made float() raise; one sign, anywhere, reads
 def test_one_value_and_a_column_read_numbers_from_text_alike(values):
     """The CLI reads a target value by value (before pandas loads); the trainer reads whole columns.
     Both must call the same texts numbers, with the same values, under the mark the column was read with."""
@@ -435,6 +436,33 @@ def test_a_blank_cover_sheet_before_the_data_is_passed_over(tmp_path):
     pd.testing.assert_frame_equal(read.fillna(""), frame.fillna(""), check_dtype=False)
     assert read.attrs["layout"] == ["sheet '数据', the first with data of 3 (封面, 说明 not read)"]
     assert profile(path, "是否违约").rows == len(frame)  # the input check reads the same sheet
+
+
+def test_a_codebook_sheet_before_the_data_is_passed_over_for_the_sheet_with_the_target(tmp_path):
+    """Public data portals ship a workbook whose first sheet explains the fields (字段, 含义) and whose
+    second holds the table: the sheet read is the first whose header names the target."""
+    from openpyxl import Workbook
+
+    from datafactory.cli.model import profile
+
+    frame = _office_table()
+    book = Workbook()
+    book.active.title = "字段说明"
+    book.active.append(["字段", "含义"])
+    for name in frame.columns:
+        book.active.append([name, f"{name}的说明"])
+    sheet = book.create_sheet("数据")
+    sheet.append(list(frame.columns))
+    for row in frame.itertuples(index=False):
+        sheet.append(list(row))
+    path = tmp_path / "带说明.xlsx"
+    book.save(path)
+    read, _ = read_table(path, target="是否违约")
+    pd.testing.assert_frame_equal(read.fillna(""), frame.fillna(""), check_dtype=False)
+    assert read.attrs["layout"] == ["sheet '数据', the first with column '是否违约' of 2 (字段说明 not read)"]
+    found = profile(path, "是否违约")
+    assert found.rows == len(frame) and found.columns == list(frame.columns)
+    assert list(read_table(path)[0].columns) == ["字段", "含义"]  # no target named: the first with data
 
 
 def test_a_numbered_workbook_row_is_data_in_the_input_check_as_in_the_trainer(tmp_path):

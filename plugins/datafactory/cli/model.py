@@ -111,7 +111,7 @@ def _workbook_profile(path: Path, target: str) -> TableProfile:
     from datafactory.modeling.csvformat import HEAD_ROWS, title_rows
     from datafactory.modeling.workbook import data_sheet
 
-    with data_sheet(path) as sheet:
+    with data_sheet(path, target) as sheet:
         head = list(itertools.islice(sheet.rows, HEAD_ROWS))
         cells = (["" if c is None else c for c in row] for row in itertools.chain(head, sheet.rows))
         return _rows_profile(path, itertools.islice(cells, title_rows(head), None), target)

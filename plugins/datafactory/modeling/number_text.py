@@ -43,7 +43,8 @@ def number_grammar(decimal: str) -> str:
     """The whole text of a number with this decimal mark, with its sign, currency, magnitude (万, 亿) and
     unit; or a negative in accounting's parentheses, as Excel saves `(1,234.50)` from a finance sheet, or
     with SAP's trailing minus (`1,234.50-`)."""
-    amount = rf"[$¥€£]?\s?(?:{_NUMBERS[decimal]})(?:\s?(?:{MAGNITUDE}))?{UNITS}"
+    unsigned = re.sub(r"(^|\|)\[\+-\]\?", r"\1", _NUMBERS[decimal])  # one sign per number, where it is written
+    amount = rf"[$¥€£]?\s?(?:{unsigned})(?:\s?(?:{MAGNITUDE}))?{UNITS}"
     signed = rf"[-+]?{amount}"
     # '(1,234.50)' is accounting's negative; '1,234.50-' is SAP's.
     return rf"(?:{signed}|\(\s*{signed}\s*\)|{amount}-)"

@@ -262,7 +262,7 @@ def train_table(
     keep = {c for c in (id_column, group_column) if c}
     if spec.family != "regression":  # labels are read as written; an amount to predict may be written as text
         keep.add(target)
-    frame, read_as_numbers = read_table(path, keep) if frame is None else (frame, {})
+    frame, read_as_numbers = read_table(path, keep, target) if frame is None else (frame, {})
     for column in (target, id_column, group_column):
         if column and column not in frame.columns:
             raise ValueError(f"{path.name}: no column '{column}' (columns: {', '.join(frame.columns)})")

@@ -33,7 +33,9 @@ from datafactory.modeling.workbook import WORKBOOKS, data_sheet
 NUMBER_SHARE = 0.98  # of a column's non-blank values: below this it is text that holds some numbers
 
 
-def read_table(path: Path, exclude: Collection[str] = ()) -> tuple[pd.DataFrame, dict[str, str]]:
+def read_table(
+    path: Path, exclude: Collection[str] = (), target: str | None = None
+) -> tuple[pd.DataFrame, dict[str, str]]:
     """The table, and for each text column read as numbers, what was done (for the CLI and the card).
     Columns in `exclude` (the target, the id, the group) are left as they are. A parquet file's types are
     the modeller's own: a text column there stays text. What was skipped to find the table (lines above
@@ -44,7 +46,7 @@ def read_table(path: Path, exclude: Collection[str] = ()) -> tuple[pd.DataFrame,
     if suffix == ".xls":
         raise ValueError(f"{path.name}: an Excel 97-2003 workbook; save it as .xlsx or .csv")
     if suffix in WORKBOOKS:
-        frame, layout = _read_workbook(path)
+        frame, layout = _read_workbook(path, target)
     elif suffix == ".csv":
         frame, layout = _read_csv(path)
     else:
@@ -188,9 +190,10 @@ def _past_header(path: Path, form: CsvFormat, width: int) -> ValueError:
     )
 
 
-def _read_workbook(path: Path) -> tuple[pd.DataFrame, list[str]]:
-    """The first sheet with data, from its header down (cells typed by Excel; dates stay dates)."""
-    with data_sheet(path) as sheet:
+def _read_workbook(path: Path, target: str | None) -> tuple[pd.DataFrame, list[str]]:
+    """The sheet with the target (else the first with data), from its header down (cells typed by
+    Excel; dates stay dates)."""
+    with data_sheet(path, target) as sheet:
         head = [list(row) for row in itertools.islice(sheet.rows, HEAD_ROWS)]
     skip = title_rows(head)
     frame = pd.read_excel(path, sheet_name=sheet.name, header=skip, engine="openpyxl")
