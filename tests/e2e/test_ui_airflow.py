@@ -64,13 +64,26 @@ def test_a_normal_day_prints_fewer_than_60_lines_and_logs_the_rest(ran):
     assert "quality_report" in ingest_log and len(ingest_log.splitlines()) > 100  # the logs live here instead
 
 
+def _as_a_background_job() -> None:
+    """A `datafactory ui &` in a script (no job control) starts with SIGINT ignored; Ctrl-C, or a SIGINT
+    from whoever started it, must still stop both servers."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class _Ui:
     def __init__(self, env: dict[str, str]) -> None:
         self.airflow, self.mlflow = _free_port(), _free_port()
         full = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")} | env
         command = [str(VENV_BIN / "datafactory"), "ui", "--airflow-port", str(self.airflow)]
         command += ["--mlflow-port", str(self.mlflow)]
-        self.process = subprocess.Popen(command, env=full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.process = subprocess.Popen(
+            command,
+            env=full,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=_as_a_background_job,
+        )
         self.printed: list[str] = []
         for line in self.process.stdout:  # blocks until the servers answer (the command's own --timeout)
             self.printed.append(line.rstrip())

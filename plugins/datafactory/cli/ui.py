@@ -117,6 +117,8 @@ def handle(args: argparse.Namespace) -> int:
         stop["asked"] = True
 
     signal.signal(signal.SIGTERM, ask_stop)
+    # Ctrl-C stops both, also when the shell that started us ignores SIGINT (a `&` job without job control)
+    signal.signal(signal.SIGINT, ask_stop)
     try:
         checks = {"Airflow": f"{airflow_url}/api/v2/monitor/health", "MLflow": f"{mlflow_url}/health"}
         deadline = time.monotonic() + args.timeout
@@ -133,23 +135,22 @@ def handle(args: argparse.Namespace) -> int:
                         f"{', '.join(sorted(waiting))} did not answer in {args.timeout:.0f}s; see {logs}"
                     )
                 time.sleep(0.3)
-        login = airflow_login(Path(os.environ["AIRFLOW_HOME"]))
-        console.print(f"Airflow UI: {airflow_url}", soft_wrap=True)
-        if login:
-            console.print(f"  login:    {login[0]} / {login[1]}", soft_wrap=True)
-        console.print(f"  reports:  {airflow_url}/datafactory-reports/index.html", soft_wrap=True)
-        console.print("  paused:   every DAG: no scheduler runs here, `datafactory run` runs them", soft_wrap=True)
-        console.print(f"MLflow UI:  {mlflow_url}", soft_wrap=True)
-        console.print(f"Logs:       {logs}", soft_wrap=True)
-        console.print("Ctrl-C stops both.")
-        sys.stdout.flush()
-        while not stop["asked"]:
-            for name, process in servers.items():
-                if process.poll() is not None:
-                    raise RuntimeError(f"the {name} server exited; see {logs}")
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
+        if not stop["asked"]:  # Ctrl-C while starting: straight to stopping
+            login = airflow_login(Path(os.environ["AIRFLOW_HOME"]))
+            console.print(f"Airflow UI: {airflow_url}", soft_wrap=True)
+            if login:
+                console.print(f"  login:    {login[0]} / {login[1]}", soft_wrap=True)
+            console.print(f"  reports:  {airflow_url}/datafactory-reports/index.html", soft_wrap=True)
+            console.print("  paused:   every DAG: no scheduler runs here, `datafactory run` runs them", soft_wrap=True)
+            console.print(f"MLflow UI:  {mlflow_url}", soft_wrap=True)
+            console.print(f"Logs:       {logs}", soft_wrap=True)
+            console.print("Ctrl-C stops both.")
+            sys.stdout.flush()
+            while not stop["asked"]:
+                for name, process in servers.items():
+                    if process.poll() is not None:
+                        raise RuntimeError(f"the {name} server exited; see {logs}")
+                time.sleep(0.5)
     finally:
         for process in servers.values():
             _stop(process)
