@@ -553,9 +553,16 @@ def test_rows_wider_or_emptier_than_the_header_read_the_same_in_the_check_and_th
         lines.append(line + ("," if trailing_everywhere and line else ""))
     path = tmp_path / "export.csv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    filled = [shape for shape in shapes if "{a}" in ROW_SHAPES[shape]]
+    if filled and not trailing_everywhere and all(shape == "value past the header" for shape in filled):
+        read, _ = read_table(path)  # every row one filled field wider: R's row names (a test below)
+        found = profile(path, "target")
+        assert list(read.columns) == found.columns == ["Unnamed: 0", "a", "b", "target"]
+        assert len(read) == found.rows == len(filled)
+        return
     if "value past the header" in shapes:
         for read in (lambda: read_table(path), lambda: profile(path, "target")):
-            with pytest.raises(ValueError, match="past the header's last column"):
+            with pytest.raises(ValueError, match=r"past the header's last column|R's row names"):
                 read()
         return
     written = [(i, "yes" if i % 2 else "no") for i, s in enumerate(shapes) if "{a}" in ROW_SHAPES[s]]
@@ -624,3 +631,25 @@ def test_a_first_data_row_of_text_is_data_not_a_second_header(tmp_path, text):
     path.write_text(text, encoding="utf-8")
     read, _ = read_table(path)
     assert list(read.columns) == text.split("\n")[0].split(",") and read.iloc[0, 0] == "Tom"
+
+
+def test_r_row_names_without_a_header_cell_keep_every_name_over_its_column(tmp_path):
+    """R's write.table(sep=",") writes each row's name first and no header cell for them: every data
+    row has one field more than the header. The names stay over their columns, the row names become
+    'Unnamed: 0' (an identifier), and the input check agrees; a row that breaks the pattern is an error."""
+    from datafactory.cli.model import profile
+
+    path = tmp_path / "from_r.csv"
+    rows = [f'"{i}",{i * 1.5},"{"north" if i % 2 else "south"}","{"yes" if i % 3 else "no"}"' for i in range(1, 31)]
+    path.write_text('"income","region","default"\n' + "\n".join(rows) + "\n", encoding="utf-8")
+    read, _ = read_table(path)
+    assert list(read.columns) == ["Unnamed: 0", "income", "region", "default"]
+    assert read["income"].tolist() == [i * 1.5 for i in range(1, 31)]
+    assert read["default"].tolist() == ["yes" if i % 3 else "no" for i in range(1, 31)]
+    found = profile(path, "default")
+    assert found.columns == list(read.columns) and found.values == {"yes", "no"} and found.rows == 30
+    broken = tmp_path / "broken.csv"
+    broken.write_text('"income","region","default"\n' + "\n".join([*rows[:5], "9.5,north,no"]) + "\n", encoding="utf-8")
+    for check in (lambda: read_table(broken), lambda: profile(broken, "default")):
+        with pytest.raises(ValueError, match="R's row names"):
+            check()

@@ -121,17 +121,27 @@ def _rows_profile(path: Path, rows: Iterator[list[Any]], target: str) -> TablePr
     """The header, then how many rows and labelled rows, and the target's values (totals and sign-off
     lines skipped, as the trainer skips them)."""
     from datafactory.layout_marks import is_layout_row
-    from datafactory.modeling.header import column_names
+    from datafactory.modeling.header import column_names, row_names_shift
 
-    header = column_names(next(rows, None) or [])  # as the trainer names the columns
-    if not header:
+    raw = list(next(rows, None) or [])
+    if not raw:
         raise ValueError(f"{path.name}: the file has no header and no rows")
+    header = column_names(raw)  # as the trainer names the columns
     index = header.index(target) if target in header else None
     count = labelled = 0
     values: set[str] = set()
+    shifted: int | None = None  # R's row names: every row one field wider than the header, as the first
     for number, row in enumerate(rows, start=2):
+        if shifted is not None and any(str(cell).strip() for cell in row) and not row_names_shift(raw, row):
+            raise ValueError(
+                f"{path.name}: the first data row has {shifted} fields, one more than the header (R's row "
+                f"names), but data row {number - 1} does not; every row needs as many fields as the first"
+            )
         if not any(str(cell).strip() for cell in row) or is_layout_row(row):
             continue
+        if count == 0 and row_names_shift(raw, row):
+            shifted, header = len(row), column_names(["", *raw])
+            index = header.index(target) if target in header else None
         if any(cell is not None and str(cell).strip() for cell in row[len(header) :]):
             raise ValueError(
                 f"{path.name}: data row {number - 1} holds a value past the header's last column; "

@@ -24,3 +24,15 @@ def column_names(cells: Sequence[Any]) -> list[str]:
         names.append(name)
         taken.add(name)
     return names
+
+
+def row_names_shift(header: Sequence[Any], first_row: Sequence[Any] | None) -> bool:
+    """R's `write.table(sep=",")` writes each row's name first and no header cell above the names:
+    every data row then has one field more than the header, the extra one filled (a line ending in a
+    delimiter the header lacks has it empty instead). The caller checks every row agrees."""
+    return (
+        first_row is not None
+        and len(first_row) == len(header) + 1
+        and first_row[-1] is not None
+        and str(first_row[-1]).strip() != ""
+    )

@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from datafactory.layout_marks import EXACT_SUMMARY_SET, LABEL_COLUMNS, NOTE_CELL, SUMMARY_CELL
+from datafactory.layout_marks import EXACT_SUMMARY_SET, LABEL_COLUMNS, NOTE_CELL, SUMMARY_CELL, is_layout_row
 from datafactory.modeling.csvformat import HEAD_ROWS, CsvFormat, sniff, title_rows
-from datafactory.modeling.header import column_names
+from datafactory.modeling.header import column_names, row_names_shift
 from datafactory.modeling.number_text import (
     MAGNITUDE,
     MAGNITUDES,
@@ -160,8 +160,14 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, list[str]]:
             # the index and shift every name one column left, the target onto empty cells.
             frame = pd.read_csv(path, skiprows=form.title_rows, index_col=False, **options)
     except (pd.errors.ParserWarning, pd.errors.ParserError):  # rows wider: fine when what lies past is empty
+        rows = _data_rows(path, form)
+        first = next((row for row in rows if any(cell.strip() for cell in row) and not is_layout_row(row)), None)
+        if row_names_shift(header, first):  # R's row names: the header gains their (empty) cell
+            if not all(row_names_shift(header, row) for row in rows if any(cell.strip() for cell in row)):
+                raise _row_names_mismatch(path, form, len(header) + 1) from None
+            header = ["", *header]
+        width = max([len(header), *map(len, rows)])
         try:
-            width = _widest_row(path, form)
             frame = pd.read_csv(path, skiprows=form.title_rows + 1, header=None, names=range(width), **options)
         except pd.errors.ParserError as exc:  # pandas' own words, then what the file is read as and what to fix
             reason = str(exc).strip().removeprefix("Error tokenizing data. C error: ")
@@ -173,9 +179,17 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, list[str]]:
     return _named(frame, header), _above_header(lines[: form.title_rows])
 
 
-def _widest_row(path: Path, form: CsvFormat) -> int:
+def _data_rows(path: Path, form: CsvFormat) -> list[list[str]]:
+    """The rows below the header, as the csv module splits them (on the rare path of rows wider than it)."""
     with path.open(encoding=form.encoding, errors="replace", newline="") as handle:
-        return max(map(len, csv.reader(handle, delimiter=form.delimiter)))
+        return list(itertools.islice(csv.reader(handle, delimiter=form.delimiter), form.title_rows + 1, None))
+
+
+def _row_names_mismatch(path: Path, form: CsvFormat, width: int) -> ValueError:
+    return ValueError(
+        f"{path.name} ({form.describe()}): the first data row has {width} fields, one more than the header "
+        "(R's row names), but not every row does; every row needs as many fields as the first"
+    )
 
 
 def _past_header(path: Path, form: CsvFormat, width: int) -> ValueError:
