@@ -214,6 +214,12 @@ def check_target(found: TableProfile, path: Path, args: argparse.Namespace, fami
                 f"--positive {args.positive} is not a value of '{args.target}'; its values are {_values(values)}"
                 f"{spelling_hint(values)}"
             )
+    if args.classes is not None:
+        if family != "ordinal":
+            raise ValueError(f"--classes is for ordinal targets; {args.scenario} is {family}")
+        from datafactory.modeling.class_order import declared_order
+
+        declared_order(args.classes, values)
     if len(values) == 1:
         raise ValueError(
             f"'{args.target}' has a single value ({next(iter(values))}) in all {found.labelled} labelled rows; "
@@ -229,12 +235,6 @@ def check_target(found: TableProfile, path: Path, args: argparse.Namespace, fami
             raise ValueError(f"'{args.target}' has values {_values(values)}; say which one means bad with --positive")
     elif family == "ordinal" and len(values) < 3:
         raise ValueError(f"{args.scenario} grades into ordered classes; '{args.target}' has only {_values(values)}")
-    if args.classes is not None:
-        if family != "ordinal":
-            raise ValueError(f"--classes is for ordinal targets; {args.scenario} is {family}")
-        from datafactory.modeling.class_order import declared_order
-
-        declared_order(args.classes, values)
     elif family == "regression":
         from datafactory.modeling.number_text import missing_mark
 

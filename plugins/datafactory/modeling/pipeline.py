@@ -15,9 +15,10 @@ import pandas as pd
 from mlflow.tracking import MlflowClient
 
 from datafactory.modeling.card import DEFAULT_TEMPLATE
-from datafactory.modeling.class_order import ClassOrder, class_order, declared_order
+from datafactory.modeling.class_order import ClassOrder, declared_order
 from datafactory.modeling.columns import as_text
 from datafactory.modeling.config import TrainingConfig, training_config
+from datafactory.modeling.families.ordinal import found_order
 from datafactory.modeling.features import build_features
 from datafactory.modeling.labels import named_label
 from datafactory.modeling.registry import (
@@ -238,10 +239,9 @@ def own_data_description(path: Path, frame: pd.DataFrame, config: TrainingConfig
 
 def ordinal_order(target: pd.Series, typed: str | None) -> ClassOrder:
     """An own table's ordinal classes, least to most risky: as `--classes` lists them, else as found."""
-    labels = as_text(target.dropna())
     if typed is not None:
-        return declared_order(typed, set(labels))
-    return class_order(set(labels), numeric=pd.to_numeric(target.dropna(), errors="coerce").notna().all())
+        return declared_order(typed, set(as_text(target.dropna())))
+    return found_order(target)
 
 
 def train_table(

@@ -51,9 +51,8 @@ def read_table(
         frame, layout = _read_csv(path)
     else:
         raise ValueError(f"{path}: unsupported file type '{suffix}'; give a .csv, .xlsx or .parquet file")
-    frame, empty = without_empty_rows(frame)
     frame, skipped = without_layout_rows(frame)  # on the cells as written, as ingest's detector reads them
-    frame = without_surrounding_blanks(frame)
+    frame, empty = without_empty_rows(without_surrounding_blanks(frame))
     frame, notes = numbers_from_text(frame, exclude)
     frame.attrs["layout"] = layout + empty + skipped
     return frame, notes
@@ -79,15 +78,10 @@ def without_surrounding_blanks(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def without_empty_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    """The table without rows whose every cell is empty or blank (`,,,,` left by Excel below the data,
-    a spacer line between blocks): they hold nothing to learn from, and the input check skips them."""
-    empty = pd.Series(True, index=frame.index)
-    for name in frame.columns:
-        column = frame[name]
-        if pd.api.types.is_object_dtype(column) or pd.api.types.is_string_dtype(column):
-            empty &= column.astype("string").str.strip().fillna("").eq("").astype(bool)
-        else:
-            empty &= column.isna()
+    """The table without rows whose every cell is empty (`,,,,` left by Excel below the data, a spacer
+    line between blocks; blank text is already empty): they hold nothing to learn from, and the input
+    check skips them."""
+    empty = frame.isna().all(axis=1)
     if not empty.any():
         return frame, []
     return _without_rows(frame, empty), [f"{int(empty.sum())} empty row(s) skipped"]

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
-from datafactory.modeling.class_order import class_order
+from datafactory.modeling.class_order import ClassOrder, class_order
 from datafactory.modeling.columns import as_text
 from datafactory.modeling.config import TrainingConfig
 from datafactory.modeling.estimators import (
@@ -50,6 +50,12 @@ class Grading:
         return pd.DataFrame({"grade": np.array(self.classes, dtype=object)[rank], "grade_rank": rank}, index=index)
 
 
+def found_order(values: pd.Series) -> ClassOrder:
+    """The order `class_order` finds in a target's labelled values (numbers by value)."""
+    known = values.dropna()
+    return class_order(set(as_text(known)), numeric=pd.to_numeric(known, errors="coerce").notna().all())
+
+
 def grading_for(values: pd.Series, options: OrdinalOptions) -> Grading:
     """The declared classes, in their order (the spec's, or `--classes`); without them, the order
     `class_order` finds in the target's own values (a known scale, numbers, else alphabetical)."""
@@ -62,7 +68,7 @@ def grading_for(values: pd.Series, options: OrdinalOptions) -> Grading:
             raise TrainingDataError(f"target '{values.name}' has values outside the declared classes: {unknown}")
         classes = declared
     else:
-        classes = class_order(seen, numeric=pd.to_numeric(values.dropna(), errors="coerce").notna().all()).classes
+        classes = found_order(values).classes
     if len(classes) < 3:
         raise TrainingDataError(f"an ordinal target needs at least 3 classes; '{values.name}' has {len(classes)}")
     high = [classes.index(c) for c in options.high_risk if c in classes]
