@@ -274,3 +274,23 @@ def test_column_names_as_spreadsheets_write_them_train_in_every_family(name):
     outputs = t.model.predict(None, t.holdout_x)
     pd.testing.assert_frame_equal(outputs, t.winner.holdout_outputs, check_dtype=False)
     assert list(t.holdout_x.columns) == t.features
+
+
+def test_real_tables_with_signal_never_warn_of_no_signal(trained):
+    for name, t in trained.items():
+        assert not any(w.startswith("no signal found") for w in t.warnings), name
+
+
+@pytest.mark.parametrize("name", list(TABLES))
+def test_labels_joined_to_the_wrong_rows_warn_of_no_signal_in_every_family(name):
+    """The classic silent failure of a modeller's table: the outcome sheet joined on the wrong key, so
+    each row carries another row's label. Every metric still prints; only the warning says it is chance.
+    (Under a true null one shuffle in twenty still passes the 5% test, so the shuffle is fixed.)"""
+    from datafactory.modeling.train import train
+
+    load, scenario, target, positive = TABLES[name]
+    frame = load()
+    frame[target] = frame[target].sample(frac=1.0, random_state=2).to_numpy()
+    t = train(frame, _config(scenario, target, positive=positive))
+    warning = next(w for w in t.warnings if w.startswith("no signal found"))
+    assert f"holdout_{t.config.promotion_metric}" in warning and f"`{target}`" in warning

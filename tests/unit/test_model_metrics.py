@@ -1,8 +1,10 @@
-"""Metric functions: names, directions, costs and PSI on small hand-checked arrays."""
+"""Metric functions: names, directions, costs, PSI and the no-signal permutation test, on small
+hand-checked arrays and against scipy."""
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -16,6 +18,7 @@ from datafactory.modeling.metrics import (
     psi,
     rank_auc,
     regression_metrics,
+    shuffled_outputs_p_value,
 )
 
 pytestmark = pytest.mark.unit
@@ -133,3 +136,44 @@ def test_ties_between_classes_count_half_and_a_missing_or_infinite_score_is_refu
         binary_metrics(y, np.array([0.1, np.nan, 0.3, 0.4]), cutoff=0.5)
     with pytest.raises(ValueError):  # sklearn refuses infinity too; ties of inf would be read as distinct
         binary_metrics(y, np.array([np.inf, np.inf, -np.inf, 0.4]), cutoff=0.5)
+
+
+def _auc_of(y: np.ndarray, outputs: pd.DataFrame) -> float:
+    return rank_auc(y, outputs["probability"].to_numpy())
+
+
+def test_outputs_that_rank_every_case_right_have_the_smallest_p_and_a_constant_has_p_one():
+    y = np.array([0, 1] * 50)
+    perfect = pd.DataFrame({"probability": y * 0.8 + 0.1})
+    assert shuffled_outputs_p_value(y, perfect, _auc_of, lower_is_better=False) == pytest.approx(1 / 100)
+    constant = pd.DataFrame({"probability": np.full(len(y), 0.3)})  # every shuffle scores the same
+    assert shuffled_outputs_p_value(y, constant, _auc_of, lower_is_better=False) == 1.0
+
+
+def test_a_lower_is_better_metric_is_read_in_its_own_direction():
+    rng = np.random.default_rng(1)
+    y = rng.normal(100, 20, 400)
+    good = pd.DataFrame({"prediction": y + rng.normal(0, 2, len(y))})
+
+    def mae(truth: np.ndarray, outputs: pd.DataFrame) -> float:
+        return float(np.mean(np.abs(truth - outputs["prediction"].to_numpy())))
+
+    assert shuffled_outputs_p_value(y, good, mae, lower_is_better=True) == pytest.approx(1 / 100)
+    assert shuffled_outputs_p_value(y, good, mae, lower_is_better=False) == 1.0  # read backwards: never better
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    y=st.lists(st.integers(0, 1), min_size=6, max_size=6).filter(lambda v: 0 < sum(v) < 6),
+    scores=st.lists(st.sampled_from([0.1, 0.4, 0.7, 0.9]), min_size=6, max_size=6),
+)
+def test_the_p_value_agrees_with_scipys_exact_permutation_test(y, scores):
+    """Six rows have 720 pairings: scipy enumerates them all; the engine samples 2,000 shuffles."""
+    from scipy.stats import permutation_test
+
+    truth, shown = np.array(y), np.array(scores)
+    exact = permutation_test(
+        (shown,), lambda s: rank_auc(truth, s), permutation_type="pairings", alternative="greater", n_resamples=10_000
+    ).pvalue
+    sampled = shuffled_outputs_p_value(truth, pd.DataFrame({"probability": shown}), _auc_of, False, rounds=2000)
+    assert sampled == pytest.approx(exact, abs=0.04)  # 3.5 standard errors of 2,000 shuffles

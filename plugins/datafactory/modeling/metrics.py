@@ -156,3 +156,30 @@ def paired_bootstrap_se(
     if len(diffs) < 2:
         return 0.0
     return float(np.std(diffs, ddof=1) * np.sqrt(len(rows) / n))
+
+
+def shuffled_outputs_p_value(
+    y: np.ndarray,
+    outputs: pd.DataFrame,
+    score: Callable[[np.ndarray, pd.DataFrame], float],
+    lower_is_better: bool,
+    rounds: int = 99,
+    limit: int = 10_000,
+    seed: int = 0,
+) -> float:
+    """Permutation test of "the outputs carry no information about y": the share of shuffles of the
+    outputs' rows (which keep their distribution and break their link to y) that score at least as
+    well as the outputs as they are, counting the unshuffled outputs once (so never 0). Any metric and
+    any family: a shuffled model is chance level by construction. Above `limit` rows a fixed sample."""
+    rng = np.random.default_rng(seed)
+    n = len(y)
+    rows = np.arange(n) if n <= limit else np.sort(rng.choice(n, limit, replace=False))
+    truth, taken = y[rows], outputs.iloc[rows].reset_index(drop=True)
+    sign = -1.0 if lower_is_better else 1.0
+    observed = sign * score(truth, taken)
+    as_good = 1
+    for _ in range(rounds):
+        shuffled = taken.iloc[rng.permutation(len(rows))].reset_index(drop=True)
+        if sign * score(truth, shuffled) >= observed:
+            as_good += 1
+    return as_good / (rounds + 1)

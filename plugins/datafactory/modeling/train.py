@@ -24,7 +24,7 @@ from datafactory.modeling.drift import Reference, reference_from
 from datafactory.modeling.estimators import sample_rows
 from datafactory.modeling.families import Family, TrainingDataError, family_for
 from datafactory.modeling.families.base import HoldoutView
-from datafactory.modeling.metrics import LOWER_IS_BETTER, paired_bootstrap_se
+from datafactory.modeling.metrics import LOWER_IS_BETTER, paired_bootstrap_se, shuffled_outputs_p_value
 from datafactory.modeling.pyfunc import ScenarioModel
 from datafactory.modeling.split import Splitter, content_hashes, describe, key_hashes
 
@@ -418,6 +418,31 @@ def _noise(p: Prepared, config: TrainingConfig, winner: CandidateResult, others:
     return out
 
 
+NO_SIGNAL_P = 0.05
+
+
+def no_signal(p: Prepared, config: TrainingConfig, winner: CandidateResult) -> list[str]:
+    """A warning when the winner scores the holdout no better than its own outputs shuffled: whatever
+    the metric says, the features then carry no signal the model found (a noise table, a target
+    unrelated to the columns, or the signal excluded as a suspect)."""
+    metric = config.promotion_metric
+    outputs = winner.holdout_outputs
+    if outputs is None or metric not in winner.holdout:
+        return []
+
+    def score(y: np.ndarray, shown: pd.DataFrame) -> float:
+        return p.family.metric(metric, y, shown, config)
+
+    chance = shuffled_outputs_p_value(p.y_test, outputs, score, metric in LOWER_IS_BETTER)
+    if chance <= NO_SIGNAL_P:
+        return []
+    return [
+        f"no signal found: the winner's holdout_{metric} ({winner.holdout[metric]:.4f}) is no better than its own "
+        f"outputs shuffled across the holdout rows (permutation p = {chance:.2f}); the columns as given do not "
+        f"predict `{config.target}`: check the target column, and the exclusions printed above"
+    ]
+
+
 def train(frame: pd.DataFrame, config: TrainingConfig) -> TrainedModel:
     """The whole session: prepare, cross-validate every candidate, fit each on the training side, score
     each on the holdout, keep the winner.
@@ -475,6 +500,7 @@ def _train(frame: pd.DataFrame, config: TrainingConfig) -> TrainedModel:
     )
     if family.stratified:
         warnings += thin_holdout_classes(p.y_test)
+    warnings += no_signal(p, config, winner)
     metric = config.promotion_metric
     for r in results:
         if r is winner or metric not in r.holdout:
