@@ -323,11 +323,143 @@ def test_a_workbook_reads_its_first_sheet_from_the_header_down_with_excels_types
     ]
 
 
-def test_an_old_excel_workbook_is_named_not_misread(tmp_path):
+def _xls(frame: pd.DataFrame, path, titles: list[str], dates: list[pd.Timestamp], notes_first: bool) -> None:
+    """An Excel 97-2003 workbook as government systems write one (xlwt writes BIFF8, as Excel 2003 and
+    Apache POI's HSSF do): an optional codebook sheet, title lines, then the header and typed cells."""
+    import xlwt
+
+    book = xlwt.Workbook(encoding="utf-8")
+    if notes_first:
+        book.add_sheet("字段说明").write(0, 0, "字段")
+    sheet = book.add_sheet("数据")
+    for row, title in enumerate(titles):
+        sheet.write(row, 0, title)
+    top = len(titles)
+    day = xlwt.easyxf(num_format_str="yyyy-mm-dd")
+    for column, name in enumerate([*frame.columns, "成立日期"]):
+        sheet.write(top, column, name)
+    for row, values in enumerate(frame.itertuples(index=False), start=top + 1):
+        for column, value in enumerate(values):
+            if value != "":  # an empty cell, as Excel leaves it
+                sheet.write(row, column, value.item() if hasattr(value, "item") else value)
+        sheet.write(row, len(frame.columns), dates[row - top - 1].to_pydatetime(), day)
+    book.save(str(path))
+
+
+@pytest.mark.parametrize("notes_first", [False, True])
+def test_an_excel_97_2003_workbook_reads_as_the_same_table_saved_as_xlsx(tmp_path, notes_first):
+    """Differential: the same table, titles, codebook sheet and dates written as .xls and as .xlsx read
+    the same, in the trainer and in the CLI's input check."""
+    from openpyxl import Workbook
+
+    from datafactory.cli.model import profile
+
+    frame = _office_table()
+    titles = ["2024年度企业信用信息表", "单位：元"]
+    dates = [pd.Timestamp("2010-01-01") + pd.Timedelta(days=i) for i in range(len(frame))]
+    old = tmp_path / "信用.xls"
+    _xls(frame, old, titles, dates, notes_first)
+    book = Workbook()
+    if notes_first:
+        book.active.title = "字段说明"
+        book.active.append(["字段"])
+        sheet = book.create_sheet("数据")
+    else:
+        sheet = book.active
+        sheet.title = "数据"
+    for title in titles:
+        sheet.append([title])
+    sheet.append([*frame.columns, "成立日期"])
+    for row, when in zip(frame.itertuples(index=False), dates, strict=True):
+        sheet.append([*(None if v == "" else v for v in row), when.to_pydatetime()])
+    new = tmp_path / "信用.xlsx"
+    book.save(new)
+
+    read_old, notes_old = read_table(old, target="是否违约")
+    read_new, notes_new = read_table(new, target="是否违约")
+    pd.testing.assert_frame_equal(read_old, read_new, check_dtype=False)
+    assert pd.api.types.is_datetime64_any_dtype(read_old["成立日期"]) and read_old["成立日期"][1] == dates[1]
+    pd.testing.assert_frame_equal(read_old.drop(columns="成立日期").fillna(""), frame.fillna(""), check_dtype=False)
+    assert read_old.attrs["layout"] == read_new.attrs["layout"] and notes_old == notes_new
+    assert any("2 line(s) above the header skipped" in line for line in read_old.attrs["layout"])
+    assert profile(old, "是否违约") == profile(new, "是否违约")
+
+
+def test_a_damaged_or_protected_old_workbook_is_one_error_saying_what_to_do(tmp_path):
+    from datafactory.cli.model import profile
+
     path = tmp_path / "table.xls"
-    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))
-    with pytest.raises(ValueError, match=r"an Excel 97-2003 workbook; save it as \.xlsx or \.csv"):
-        read_table(path)
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))  # an OLE2 header and nothing readable
+    for read in (read_table, lambda p: profile(p, "y")):
+        with pytest.raises(ValueError, match=r"table\.xls: not an Excel 97-2003 workbook that can be read .*password"):
+            read(path)
+
+
+def _as_named(frame: pd.DataFrame, path, holds: str) -> None:
+    if holds == "xlsx":
+        import io
+
+        buffer = io.BytesIO()
+        frame.to_excel(buffer, index=False)
+        path.write_bytes(buffer.getvalue())
+    else:
+        encoding, delimiter = holds.split(":")
+        frame.to_csv(path, index=False, sep=delimiter.replace("tab", "\t"), encoding=encoding)
+
+
+@pytest.mark.parametrize(
+    ("name", "holds"),
+    [
+        ("导出.xls", "gb18030:tab"),  # a web system's "Excel" export: tab-separated GBK text
+        ("导出.xls", "utf-16:tab"),  # Excel's own "Unicode text" saved under .xls
+        ("导出.xls", "xlsx"),  # a new workbook renamed to the old extension
+        ("导出.csv", "xlsx"),  # and one renamed to .csv
+        ("export.tsv", "utf-8:tab"),
+        ("export.txt", "utf-8:,"),
+        ("export.TXT", "gb18030:|"),
+    ],
+)
+def test_a_file_is_read_by_what_it_holds_not_by_its_name(tmp_path, name, holds):
+    from datafactory.cli.model import profile
+
+    frame = _office_table().drop(columns="备注")  # xlsx cells keep tabs and quotes; text exports would too
+    path = tmp_path / name
+    _as_named(frame, path, holds)
+    read, _ = read_table(path, target="是否违约")
+    pd.testing.assert_frame_equal(read.fillna(""), frame.fillna(""), check_dtype=False)
+    found = profile(path, "是否违约")
+    assert found.columns == list(frame.columns) and found.rows == len(frame) and found.values == {"0", "1"}
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "<html><body><table><tr><td>是否违约</td></tr></table></body></html>",
+        "\ufeff  <TABLE border=1><tr><td>a</td></tr></TABLE>",
+        '<?xml version="1.0"?><Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet"></Workbook>',
+    ],
+)
+def test_a_web_page_saved_as_xls_is_named_for_what_it_is(tmp_path, page):
+    from datafactory.cli.model import profile
+
+    for encoding in ("utf-8", "utf-16"):
+        path = tmp_path / "报表.xls"
+        path.write_text(page, encoding=encoding)
+        for read in (read_table, lambda p: profile(p, "是否违约")):
+            with pytest.raises(ValueError, match=r"报表\.xls: a web page \(HTML or XML\) under a '\.xls' name"):
+                read(path)
+
+
+def test_a_file_type_no_reader_knows_is_one_error_listing_what_is_read(tmp_path):
+    from datafactory.cli.model import profile
+
+    path = tmp_path / "table.sav"
+    path.write_bytes(b"$FL2@(#) SPSS DATA FILE")
+    for read in (read_table, lambda p: profile(p, "y")):
+        with pytest.raises(
+            ValueError, match=r"unsupported file type '\.sav'; give a \.csv \(or \.tsv, \.txt\), \.xlsx, \.xls"
+        ):
+            read(path)
 
 
 LEADING = [

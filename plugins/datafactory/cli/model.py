@@ -18,10 +18,10 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
+from datafactory.modeling.file_kind import ACCEPTED, table_kind
 from datafactory.modeling.labels import is_zero_one, label_text, named_label, spelling_hint
 
 console = Console()
-SUFFIXES = (".csv", ".xlsx", ".xlsm", ".parquet", ".pq")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -38,7 +38,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
     )
     train.add_argument("--scenario", required=True, help="whose family, algorithm, params and tuning to use")
-    train.add_argument("--data", required=True, type=Path, help="a .csv, .xlsx (its first sheet) or .parquet file")
+    train.add_argument(
+        "--data",
+        required=True,
+        type=Path,
+        help="a .csv (or .tsv, .txt), .xlsx, .xls or .parquet file, recognised by its content; a workbook is read "
+        "from the first sheet that names the target",
+    )
     train.add_argument("--target", required=True, help="the column to predict")
     train.add_argument(
         "--id",
@@ -105,13 +111,13 @@ def _csv_profile(path: Path, target: str) -> TableProfile:
         return _rows_profile(path, rows, target)
 
 
-def _workbook_profile(path: Path, target: str) -> TableProfile:
+def _workbook_profile(path: Path, target: str, kind: str) -> TableProfile:
     import itertools
 
     from datafactory.modeling.csvformat import HEAD_ROWS, title_rows
     from datafactory.modeling.workbook import data_sheet
 
-    with data_sheet(path, target) as sheet:
+    with data_sheet(path, target, kind) as sheet:
         head = list(itertools.islice(sheet.rows, HEAD_ROWS))
         cells = (["" if c is None else c for c in row] for row in itertools.chain(head, sheet.rows))
         return _rows_profile(path, itertools.islice(cells, title_rows(head), None), target)
@@ -174,16 +180,17 @@ def profile(path: Path, target: str) -> TableProfile:
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file")
     if path.is_dir():
-        raise IsADirectoryError(f"{path}: is a folder; give a .csv, .xlsx or .parquet file")
-    suffix = path.suffix.lower()
-    if suffix == ".xls":
-        raise ValueError(f"{path.name}: an Excel 97-2003 workbook; save it as .xlsx or .csv")
-    if suffix not in SUFFIXES:
-        raise ValueError(f"{path.name}: unsupported file type '{suffix}'; give a .csv, .xlsx or .parquet file")
+        raise IsADirectoryError(f"{path}: is a folder; give {ACCEPTED}")
     if path.stat().st_size == 0:
+        table_kind(path)  # an unsupported name is said first
         raise ValueError(f"{path.name}: the file is empty")
-    readers = {".csv": _csv_profile, ".xlsx": _workbook_profile, ".xlsm": _workbook_profile}
-    found = readers.get(suffix, _parquet_profile)(path, target)
+    kind = table_kind(path)
+    if kind == "text":
+        found = _csv_profile(path, target)
+    elif kind == "parquet":
+        found = _parquet_profile(path, target)
+    else:
+        found = _workbook_profile(path, target, kind)
     if found.rows == 0:
         raise ValueError(f"{path.name}: the file has a header ({len(found.columns)} columns) but no rows")
     return found

@@ -19,6 +19,7 @@ import pandas as pd
 
 from datafactory.layout_marks import EXACT_SUMMARY_SET, LABEL_COLUMNS, NOTE_CELL, SUMMARY_CELL, is_layout_row
 from datafactory.modeling.csvformat import HEAD_ROWS, CsvFormat, sniff, title_rows
+from datafactory.modeling.file_kind import table_kind
 from datafactory.modeling.header import column_names, row_names_shift
 from datafactory.modeling.number_text import (
     MAGNITUDE,
@@ -28,7 +29,7 @@ from datafactory.modeling.number_text import (
     number_grammar,
     strip_pattern,
 )
-from datafactory.modeling.workbook import WORKBOOKS, data_sheet
+from datafactory.modeling.workbook import data_sheet
 
 NUMBER_SHARE = 0.98  # of a column's non-blank values: below this it is text that holds some numbers
 
@@ -40,17 +41,13 @@ def read_table(
     Columns in `exclude` (the target, the id, the group) are left as they are. A parquet file's types are
     the modeller's own: a text column there stays text. What was skipped to find the table (lines above
     the header, other sheets of a workbook) is listed in the frame's `attrs["layout"]`."""
-    suffix = path.suffix.lower()
-    if suffix in (".parquet", ".pq"):
+    kind = table_kind(path)
+    if kind == "parquet":
         return pd.read_parquet(path), {}
-    if suffix == ".xls":
-        raise ValueError(f"{path.name}: an Excel 97-2003 workbook; save it as .xlsx or .csv")
-    if suffix in WORKBOOKS:
-        frame, layout = _read_workbook(path, target)
-    elif suffix == ".csv":
+    if kind == "text":
         frame, layout = _read_csv(path)
     else:
-        raise ValueError(f"{path}: unsupported file type '{suffix}'; give a .csv, .xlsx or .parquet file")
+        frame, layout = _read_workbook(path, target, kind)
     frame, skipped = without_layout_rows(frame)  # on the cells as written, as ingest's detector reads them
     frame, empty = without_empty_rows(without_surrounding_blanks(frame))
     frame, notes = numbers_from_text(frame, exclude)
@@ -198,13 +195,15 @@ def _past_header(path: Path, form: CsvFormat, width: int) -> ValueError:
     )
 
 
-def _read_workbook(path: Path, target: str | None) -> tuple[pd.DataFrame, list[str]]:
+def _read_workbook(path: Path, target: str | None, kind: str) -> tuple[pd.DataFrame, list[str]]:
     """The sheet with the target (else the first with data), from its header down (cells typed by
     Excel; dates stay dates)."""
-    with data_sheet(path, target) as sheet:
+    with data_sheet(path, target, kind) as sheet:
         head = [list(row) for row in itertools.islice(sheet.rows, HEAD_ROWS)]
     skip = title_rows(head)
-    frame = pd.read_excel(path, sheet_name=sheet.name, header=skip, engine="openpyxl")
+    with path.open("rb") as handle:  # a handle: openpyxl refuses a workbook whose name says .xls or .csv
+        engine = "xlrd" if kind == "xls" else "openpyxl"
+        frame = pd.read_excel(handle, sheet_name=sheet.name, header=skip, engine=engine)
     which = sheet.describe()
     return _named(frame, head[skip] if skip < len(head) else []), ([which] if which else []) + _above_header(
         head[:skip]
