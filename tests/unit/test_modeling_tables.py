@@ -120,6 +120,8 @@ STYLES = {  # how each style writes a number, and how many decimals it keeps
     "yuan sign and a space": (lambda x: f"¥ {x:,.2f}" if x >= 0 else f"-¥ {-x:,.2f}", 2),
     "ten-thousands": (lambda x: f"{x / 1e4:.4f}万", 4),  # 注册资本 500万
     "hundred-millions of yuan": (lambda x: f"{x / 1e8:.6f}亿元", 6),
+    "zh-CN currency": (lambda x: f"¥{x:,.2f}", 2),  # Excel's negative currency in Chinese: ¥-1,234.50
+    "bank code before": (lambda x: f"RMB {x:,.2f}", 2),  # RMB -1,200.00
 }
 SCALES = {"ten-thousands": 1e4, "hundred-millions of yuan": 1e8}  # what the written figure counts in
 

@@ -164,7 +164,7 @@ def shuffled_outputs_p_value(
     score: Callable[[np.ndarray, pd.DataFrame], float],
     lower_is_better: bool,
     rounds: int = 99,
-    limit: int = 10_000,
+    limit: int = 5_000,
     seed: int = 0,
 ) -> float:
     """Permutation test of "the outputs carry no information about y": the share of shuffles of the

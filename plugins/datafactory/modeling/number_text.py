@@ -15,12 +15,15 @@ from datafactory.quality.forms import NUMBER
 COMMA_NUMBER = r"[+-]?(?:[1-9][0-9]{0,2}(?:[. ][0-9]{3})+|[0-9]+)(?:,[0-9]+)?(?:[eE][+-]?[0-9]{1,3})?"
 DECIMAL_MARKS = (".", ",")
 _NUMBERS = {".": NUMBER, ",": COMMA_NUMBER}
-# A sign and a currency before the number, then % or a currency after it.
-UNITS = r"\s*(?:%|元|USD|CNY|RMB|EUR|[$¥€£])?"
+# A currency before the number (a symbol or an ISO code: bank exports write `RMB 1,200`), and % or a
+# currency after it.
+CODES = "USD|CNY|RMB|EUR|HKD"
+CURRENCY = rf"(?:[$¥€£]|{CODES})"
+UNITS = rf"\s*(?:%|元|{CODES}|[$¥€£])?"
 # Chinese amounts are written in ten-thousands and hundred-millions: '500万元' is 5,000,000 yuan.
 MAGNITUDES = {"千万": 1e7, "百万": 1e6, "万": 1e4, "亿": 1e8, "千": 1e3}
 MAGNITUDE = "|".join(MAGNITUDES)  # longest first, so '千万' is not read as '千'
-_STRIP = {mark: rf"[\s{other}$¥€£%()]|元|USD|CNY|RMB|EUR|{MAGNITUDE}|-$" for mark, other in ((".", ","), (",", "."))}
+_STRIP = {mark: rf"[\s{other}$¥€£%()]|元|{CODES}|{MAGNITUDE}|-$" for mark, other in ((".", ","), (",", "."))}
 # What exports write for "no value" (after NFKC, so '／' and '－' are here too): dashes, Chinese words for
 # none or unknown, Excel's error values.
 MISSING_MARKS = frozenset(
@@ -42,10 +45,12 @@ def normal_text(text: str) -> str:
 def number_grammar(decimal: str) -> str:
     """The whole text of a number with this decimal mark, with its sign, currency, magnitude (万, 亿) and
     unit; or a negative in accounting's parentheses, as Excel saves `(1,234.50)` from a finance sheet, or
-    with SAP's trailing minus (`1,234.50-`)."""
+    with SAP's trailing minus (`1,234.50-`). The sign stands before the currency (`-$5`) or after it
+    (`¥-5`: Excel's negative currency in the zh-CN locale), never both."""
     unsigned = re.sub(r"(^|\|)\[\+-\]\?", r"\1", _NUMBERS[decimal])  # one sign per number, where it is written
-    amount = rf"[$¥€£]?\s?(?:{unsigned})(?:\s?(?:{MAGNITUDE}))?{UNITS}"
-    signed = rf"[-+]?{amount}"
+    body = rf"(?:{unsigned})(?:\s?(?:{MAGNITUDE}))?{UNITS}"
+    amount = rf"{CURRENCY}?\s?{body}"
+    signed = rf"(?:[-+]?{amount}|{CURRENCY}\s?[-+]{body})"
     # '(1,234.50)' is accounting's negative; '1,234.50-' is SAP's.
     return rf"(?:{signed}|\(\s*{signed}\s*\)|{amount}-)"
 
