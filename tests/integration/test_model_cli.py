@@ -184,6 +184,23 @@ def test_regression_family_on_a_small_numeric_table(workspace):
     assert _run(workspace, comma_run).data.metrics["holdout_r2"] == pytest.approx(run.data.metrics["holdout_r2"])
 
 
+def test_a_change_centred_on_zero_trains_and_says_how_its_recipe_changed(workspace):
+    """Progression relative to the clinic's median, written with Excel's zh-CN negative currency
+    (`¥-12.00`): negatives, which the scenario's log target refused ("a log target needs values >= 0")."""
+    frame = pd.read_csv(workspace[0] / "diabetes.csv")
+    change = frame["progression"] - frame["progression"].median()
+    frame["progression"] = [f"¥{v:,.2f}" for v in change]
+    data = workspace[0] / "diabetes_change.csv"
+    frame.to_csv(data, index=False)
+    out, (run_id,) = _train(
+        workspace, "--scenario", "carbon_efficiency", "--data", str(data), "--target", "progression"
+    )
+    assert "target 'progression': " in out and "fitted as is, not logged; compared by r2" in out
+    assert "val_r2 (mean ± sd)" in out
+    run = _run(workspace, run_id)
+    assert run.data.metrics["holdout_r2"] > 0.3 and run.data.params["promotion_metric"] == "r2"
+
+
 def test_group_keeps_a_stocks_months_together_and_the_card_says_so(workspace):
     """matplotlib's monthly stock prices: `--group ticker` puts each stock's months on one side."""
     from tests.integration.test_model_real_tables import stock_months

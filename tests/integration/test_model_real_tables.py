@@ -294,3 +294,38 @@ def test_labels_joined_to_the_wrong_rows_warn_of_no_signal_in_every_family(name)
     t = train(frame, _config(scenario, target, positive=positive))
     warning = next(w for w in t.warnings if w.startswith("no signal found"))
     assert f"holdout_{t.config.promotion_metric}" in warning and f"`{target}`" in warning
+
+
+def test_a_target_with_zeros_or_negatives_is_fitted_as_is_and_compared_by_r2():
+    """The scenario's recipe (log target, MAPE) suits a quantity that is always positive. A modeller's
+    target is often not: an insurer pays the excess of a cost over a deductible (mostly 0), or a
+    change is centred on its median (negatives). Before, the centred target was an error and the
+    excess fitted in logs predicted far too low; now both fit as is and compare by R2 (squared error, which
+    the models fit: the expected claim), and on the same split the excess predicts better than the
+    scenario's recipe forced on it."""
+    from dataclasses import replace
+
+    from datafactory.modeling.families.regression import recipe_for_own_target
+    from datafactory.modeling.train import train
+
+    frame = diabetes()
+    config = _config("carbon_efficiency", "progression")
+    assert config.options.target_transform == "log" and config.promotion_metric == "mape"
+    kept, note = recipe_for_own_target(frame["progression"], config)
+    assert kept is config and note is None  # every value positive: the scenario's recipe
+
+    deductible = frame["progression"].quantile(0.6)
+    excess = frame.assign(progression=(frame["progression"] - deductible).clip(lower=0))
+    adapted, note = recipe_for_own_target(excess["progression"], config)
+    assert adapted.options.target_transform == "none" and adapted.promotion_metric == "r2"
+    assert adapted.tuning is None or adapted.tuning.metric == "r2"
+    assert note is not None and "zero or negative" in note and "r2" in note
+    as_is = train(excess, adapted)
+    logged = train(excess, replace(adapted, options=config.options))  # the scenario's log, same split
+    assert np.array_equal(as_is.holdout_y, logged.holdout_y)
+    assert as_is.winner.holdout["r2"] > logged.winner.holdout["r2"] + 0.05
+
+    centred = frame.assign(progression=frame["progression"] - frame["progression"].median())
+    adapted, _ = recipe_for_own_target(centred["progression"], config)
+    t = train(centred, adapted)
+    assert t.winner.holdout["r2"] > 0.3 and "r2" in t.winner.val

@@ -318,7 +318,9 @@ def handle_train(args: argparse.Namespace) -> int:
     if result["class_order"]:
         order = escape(result["class_order"])
         console.print(f"[cyan]classes[/cyan], least to most risky: {order}", soft_wrap=True, highlight=False)
-    print_session(result, spec.promotion.metric)
+    if result["target_note"]:
+        console.print(f"[cyan]target[/cyan] {escape(result['target_note'])}", soft_wrap=True, highlight=False)
+    print_session(result, result["metric"])
     console.print(f"MLflow UI: .venv/bin/mlflow ui --backend-store-uri {settings.mlflow_tracking_uri}", soft_wrap=True)
     return 0
 

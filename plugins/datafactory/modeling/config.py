@@ -127,6 +127,14 @@ class TrainingConfig:
             raise ValueError(f"{self.scenario}: family {self.family} has no positive label; drop --positive")
         return replace(self, options=self.options.model_copy(update={"positive": positive}))
 
+    def with_metric(self, metric: str) -> TrainingConfig:
+        """The recipe compared, tuned and promoted by another of its metrics (a tuning metric that was the
+        promotion metric follows it)."""
+        tuning = self.tuning
+        if tuning is not None and tuning.metric == self.promotion_metric:
+            tuning = tuning.model_copy(update={"metric": metric})
+        return replace(self, promotion_metric=metric, tuning=tuning)
+
     def with_classes(self, classes: tuple[str, ...]) -> TrainingConfig:
         """An ordinal recipe told its classes, least to most risky (`--classes`, or the order found)."""
         if "classes" not in type(self.options).model_fields:

@@ -19,6 +19,7 @@ from datafactory.modeling.class_order import ClassOrder, declared_order
 from datafactory.modeling.columns import as_text
 from datafactory.modeling.config import TrainingConfig, training_config
 from datafactory.modeling.families.ordinal import found_order
+from datafactory.modeling.families.regression import recipe_for_own_target
 from datafactory.modeling.features import build_features
 from datafactory.modeling.labels import named_label
 from datafactory.modeling.registry import (
@@ -271,6 +272,9 @@ def train_table(
     config = training_config(spec).with_data(target, id_column, group_column)
     if positive is not None:  # as the table spells it ('TRUE' typed, True read), so the card names it right
         config = config.with_positive(named_label(positive, set(as_text(frame[target].dropna()))) or positive)
+    target_note = None
+    if config.family == "regression":
+        config, target_note = recipe_for_own_target(frame[target], config)
     order = None
     if config.family == "ordinal" or classes is not None:
         order = ordinal_order(frame[target], classes)
@@ -278,6 +282,8 @@ def train_table(
     description = own_data_description(path, frame, config)
     if order is not None:
         description += f" Classes, least to most risky: {order.describe()}."
+    if target_note is not None:
+        description += f" Target {target_note}."
     layout = list(frame.attrs.get("layout", []))  # a workbook's other sheets, titles above the header
     unlabelled = int(frame[target].isna().sum())
     if unlabelled:  # never dropped silently: the modeller may have expected them in the holdout
@@ -321,5 +327,7 @@ def train_table(
         "read_as_numbers": read_as_numbers,
         "layout": layout,
         "class_order": order.describe() if order is not None else None,
+        "target_note": target_note,
+        "metric": config.promotion_metric,
         **result,
     }
