@@ -282,6 +282,12 @@ def test_input_errors_say_what_is_wrong(workspace):
         workspace, *scorecard, "--data", cancer, "--positive", "malignant", "--group", "diagnosis"
     )
     assert "--group diagnosis is the target" in grouped_by_label
+    running = folder / "running.csv"  # a loan book: outcomes, and loans still running
+    pd.read_csv(cancer).assign(diagnosis=lambda f: np.where(f.index % 5 == 0, "follow-up", f["diagnosis"])).to_csv(
+        running, index=False
+    )
+    err = _fails(workspace, *scorecard, "--data", str(running), "--positive", "malignant")
+    assert "has 3 values (benign, follow-up, malignant); give a two-valued target: keep only the rows" in err
 
 
 def test_input_errors_come_before_the_heavy_imports(workspace):

@@ -236,7 +236,12 @@ def check_target(found: TableProfile, path: Path, args: argparse.Namespace, fami
         if len(values) > 2:
             raise ValueError(
                 f"{args.scenario} is a {family} model, but '{args.target}' has {len(values)} values "
-                f"({_values(values)}); give a two-valued target{spelling_hint(values)}"
+                f"({_values(values)}); give a two-valued target"
+                + (
+                    spelling_hint(values)
+                    or ": keep only the rows whose outcome is known (a loan still running has "
+                    "none yet), or recode the values into two in the file"
+                )
             )
         if args.positive is None and not is_zero_one(values):
             raise ValueError(f"'{args.target}' has values {_values(values)}; say which one means bad with --positive")
