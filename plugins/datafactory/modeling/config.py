@@ -41,6 +41,13 @@ class Candidate:
         return self.role == "baseline"
 
 
+# A modeller's table is one interactive session, where the right winner matters more than a minute: on
+# a 300,000-row credit table, folds on 20,000 or 50,000 training rows chose the logistic baseline, and
+# LightGBM (which learns more from more rows) then beat it on the holdout by 0.022 AUC, far beyond the
+# noise; folds on 100,000 rows chose LightGBM. Scenarios keep their declared `selection.max_rows`.
+OWN_TABLE_SELECTION_ROWS = 100_000
+
+
 @dataclass(frozen=True)
 class TrainingConfig:
     scenario: str
@@ -100,9 +107,12 @@ class TrainingConfig:
 
         The split hashes `group_column` (`--group`) when given, else `id_column` (`--id`): rows sharing
         its value stay on one side of the holdout and in one cross-validation fold. Neither is a
-        feature. An own table has no fairness regions (the scenario's `group_column`)."""
+        feature. An own table has no fairness regions (the scenario's `group_column`). Its candidates are
+        cross-validated on up to `OWN_TABLE_SELECTION_ROWS` training rows."""
+        rows = max(self.selection.max_rows, OWN_TABLE_SELECTION_ROWS)
         return replace(
             self,
+            selection=self.selection.model_copy(update={"max_rows": rows}),
             options=self.options.for_other_data(),
             target=target,
             id_column=id_column,
