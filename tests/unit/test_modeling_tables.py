@@ -387,14 +387,23 @@ def test_an_excel_97_2003_workbook_reads_as_the_same_table_saved_as_xlsx(tmp_pat
     assert profile(old, "是否违约") == profile(new, "是否违约")
 
 
-def test_a_damaged_or_protected_old_workbook_is_one_error_saying_what_to_do(tmp_path):
+def test_a_damaged_or_protected_old_workbook_is_one_error_saying_what_to_do(tmp_path, capsys):
     from datafactory.cli.model import profile
 
-    path = tmp_path / "table.xls"
-    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))  # an OLE2 header and nothing readable
-    for read in (read_table, lambda p: profile(p, "y")):
-        with pytest.raises(ValueError, match=r"table\.xls: not an Excel 97-2003 workbook that can be read .*password"):
-            read(path)
+    empty = tmp_path / "table.xls"
+    empty.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))  # an OLE2 header and nothing readable
+    whole = tmp_path / "whole.xls"
+    _xls(_office_table(), whole, [], [pd.Timestamp("2020-01-01")] * 40, notes_first=False)
+    cut = tmp_path / "cut.xls"  # a download that stopped halfway
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    for path in (empty, cut):
+        for read in (read_table, lambda p: profile(p, "y")):
+            with pytest.raises(
+                ValueError, match=rf"{path.name}: not an Excel 97-2003 workbook that can be read .*password"
+            ):
+                read(path)
+    printed = capsys.readouterr()
+    assert printed.out == "" and printed.err == ""  # xlrd's own warnings do not reach the terminal
 
 
 def _as_named(frame: pd.DataFrame, path, holds: str) -> None:

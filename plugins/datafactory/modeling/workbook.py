@@ -73,12 +73,15 @@ def _xlsx_sheets(path: Path, stack: ExitStack) -> list[_SheetRows]:
 
 
 def _xls_sheets(path: Path, stack: ExitStack) -> list[_SheetRows]:
+    import io
+    import struct
+
     import xlrd
     from xlrd.compdoc import CompDocError
 
-    try:
-        book = xlrd.open_workbook(file_contents=path.read_bytes(), on_demand=True)
-    except (xlrd.XLRDError, CompDocError) as exc:
+    try:  # every sheet parsed here (not on demand), so a damaged file fails at this one place
+        book = xlrd.open_workbook(file_contents=path.read_bytes(), logfile=io.StringIO())
+    except (xlrd.XLRDError, CompDocError, IndexError, ValueError, struct.error) as exc:  # truncated BIFF raises these
         raise ValueError(
             f"{path.name}: not an Excel 97-2003 workbook that can be read ({exc}); if it has a password, "
             "remove it; else save it again as .xlsx or .csv"
