@@ -181,10 +181,9 @@ def profile(path: Path, target: str) -> TableProfile:
         raise FileNotFoundError(f"{path}: no such file")
     if path.is_dir():
         raise IsADirectoryError(f"{path}: is a folder; give {ACCEPTED}")
+    kind = table_kind(path)  # an unsupported name is said before an empty file
     if path.stat().st_size == 0:
-        table_kind(path)  # an unsupported name is said first
         raise ValueError(f"{path.name}: the file is empty")
-    kind = table_kind(path)
     if kind == "text":
         found = _csv_profile(path, target)
     elif kind == "parquet":

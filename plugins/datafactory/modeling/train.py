@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import itertools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -403,13 +404,18 @@ def _selection_text(results: list[CandidateResult], winner: CandidateResult, cv:
     )
 
 
-def _noise(p: Prepared, config: TrainingConfig, winner: CandidateResult, others: list[CandidateResult]):
-    """2 x the paired-bootstrap standard error of (winner - candidate) on the holdout, per candidate."""
-    metric = config.promotion_metric
+def _promotion_score(p: Prepared, config: TrainingConfig) -> Callable[[np.ndarray, pd.DataFrame], float]:
+    """The promotion metric of a model's outputs against the truth, as the resampling tests call it."""
 
     def score(y: np.ndarray, outputs: pd.DataFrame) -> float:
-        return p.family.metric(metric, y, outputs, config)
+        return p.family.metric(config.promotion_metric, y, outputs, config)
 
+    return score
+
+
+def _noise(p: Prepared, config: TrainingConfig, winner: CandidateResult, others: list[CandidateResult]):
+    """2 x the paired-bootstrap standard error of (winner - candidate) on the holdout, per candidate."""
+    score = _promotion_score(p, config)
     out = {}
     for r in others:
         assert winner.holdout_outputs is not None and r.holdout_outputs is not None
@@ -429,11 +435,7 @@ def no_signal(p: Prepared, config: TrainingConfig, winner: CandidateResult) -> l
     outputs = winner.holdout_outputs
     if outputs is None or metric not in winner.holdout:
         return []
-
-    def score(y: np.ndarray, shown: pd.DataFrame) -> float:
-        return p.family.metric(metric, y, shown, config)
-
-    chance = shuffled_outputs_p_value(p.y_test, outputs, score, metric in LOWER_IS_BETTER)
+    chance = shuffled_outputs_p_value(p.y_test, outputs, _promotion_score(p, config), metric in LOWER_IS_BETTER)
     if chance <= NO_SIGNAL_P:
         return []
     return [
