@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import codecs
 import math
+import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,6 +20,8 @@ from datafactory.modeling.csvformat import sniff
 from datafactory.modeling.tables import numbers_from_text, read_table
 
 pytestmark = pytest.mark.unit
+
+REPO = Path(__file__).resolve().parents[2]
 
 FORMATS = [("utf-8", ","), ("utf-8-sig", ","), ("gb18030", ";"), ("gb18030", ","), ("utf-16", "\t"), ("utf-8", "|")]
 
@@ -796,3 +800,47 @@ def test_r_row_names_without_a_header_cell_keep_every_name_over_its_column(tmp_p
     for check in (lambda: read_table(broken), lambda: profile(broken, "default")):
         with pytest.raises(ValueError, match="R's row names"):
             check()
+
+
+@pytest.mark.parametrize("workbook", [False, True], ids=["csv", "xlsx"])
+@pytest.mark.parametrize("flag", ["target", "id_column", "group_column"])
+def test_a_name_that_heads_two_columns_is_refused_by_the_check_and_the_trainer_alike(
+    tmp_path, settings, workbook, flag
+):
+    """An outcome column pasted beside an older one keeps its header: `是否违约` twice, once with an
+    invisible blank. Taking the first silently trained on the old outcome and excluded the new one as
+    its leak; the check before the heavy imports and the trainer both name the columns instead."""
+    import argparse
+
+    from openpyxl import Workbook
+
+    from datafactory.cli.model import check_target, profile
+    from datafactory.modeling.pipeline import train_table
+    from datafactory.specs import load_models
+
+    repeated = "是否违约" if flag == "target" else "客户编号"
+    header = ["客户编号", "年龄", "是否违约", f"{repeated} "]
+    rows = [[f"C{i % 20:03d}", 20 + i, i % 2, (i // 2) % 2] for i in range(40)]
+    if workbook:
+        path = tmp_path / "outcomes.xlsx"
+        book = Workbook()
+        for row in [header, *rows]:
+            book.active.append(row)
+        book.save(path)
+    else:
+        path = tmp_path / "outcomes.csv"
+        path.write_text("\n".join(",".join(map(str, r)) for r in [header, *rows]) + "\n", encoding="utf-8")
+    named = {"target": "是否违约", "id_column": None, "group_column": None} | (
+        {flag: "客户编号"} if flag != "target" else {}
+    )
+    args = argparse.Namespace(**named, positive=None, classes=None, scenario="anti_fraud_admission")
+    cli_flag = {"target": "--target", "id_column": "--id", "group_column": "--group"}[flag]
+    expected = f"2 columns are headed '{repeated}' (read as {repeated}, {repeated}.1), so {cli_flag} {repeated}"
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        check_target(profile(path, "是否违约"), path, args, "binary")
+    spec = load_models(REPO)["anti_fraud_admission"]
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        train_table(settings, spec, path, "是否违约", id_column=named["id_column"], group_column=named["group_column"])
+    assert not (settings.home / "mlflow.db").exists()  # refused before any run was opened
+    read, _ = read_table(path)
+    assert f"2 columns headed '{repeated}' read as {repeated}, {repeated}.1" in read.attrs["layout"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from datafactory.modeling.file_kind import ACCEPTED, table_kind
+from datafactory.modeling.header import ambiguous_column
 from datafactory.modeling.labels import is_zero_one, label_text, named_label, spelling_hint
 
 console = Console()
@@ -97,6 +98,7 @@ class TableProfile:
     rows: int
     labelled: int
     values: set[str]  # distinct target values as text (whole numbers without ".0"), at most MAX_DISTINCT
+    repeats: dict[str, list[str]] = field(default_factory=dict)  # header texts over several columns
 
 
 def _csv_profile(path: Path, target: str) -> TableProfile:
@@ -127,7 +129,7 @@ def _rows_profile(path: Path, rows: Iterator[list[Any]], target: str) -> TablePr
     """The header, then how many rows and labelled rows, and the target's values (totals and sign-off
     lines skipped, as the trainer skips them)."""
     from datafactory.layout_marks import is_layout_row
-    from datafactory.modeling.header import column_names, row_names_shift
+    from datafactory.modeling.header import column_names, repeated_names, row_names_shift
 
     raw = list(next(rows, None) or [])
     if not raw:
@@ -158,7 +160,7 @@ def _rows_profile(path: Path, rows: Iterator[list[Any]], target: str) -> TablePr
             labelled += 1
             if len(values) < MAX_DISTINCT:
                 values.add(label_text(row[index]))
-    return TableProfile(header, count, labelled, values)
+    return TableProfile(header, count, labelled, values, repeated_names(raw))
 
 
 def _parquet_profile(path: Path, target: str) -> TableProfile:
@@ -207,6 +209,8 @@ def check_target(found: TableProfile, path: Path, args: argparse.Namespace, fami
     for flag, column in (("--target", args.target), ("--id", args.id_column), ("--group", args.group_column)):
         if column and column not in found.columns:
             raise ValueError(f"{path.name}: no column '{column}' for {flag} (columns: {', '.join(found.columns)})")
+        if column and (ambiguous := ambiguous_column(path.name, flag, column, found.repeats)):
+            raise ValueError(ambiguous)
         if flag != "--target" and column == args.target:  # the split would read the label
             raise ValueError(f"{flag} {column} is the target; name the entity's column, not the outcome")
     if found.labelled == 0:

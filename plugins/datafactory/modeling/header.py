@@ -26,6 +26,30 @@ def column_names(cells: Sequence[Any]) -> list[str]:
     return names
 
 
+def repeated_names(cells: Sequence[Any]) -> dict[str, list[str]]:
+    """Each header text that heads more than one column, with the names its columns are read as
+    (`金额` twice: `金额`, `金额.1`)."""
+    names = column_names(cells)
+    groups: dict[str, list[str]] = {}
+    for cell, name in zip(cells, names, strict=True):
+        text = "" if cell is None else str(cell).strip()
+        if text:
+            groups.setdefault(text, []).append(name)
+    return {text: group for text, group in groups.items() if len(group) > 1}
+
+
+def ambiguous_column(file_name: str, flag: str, column: str, repeats: dict[str, list[str]]) -> str | None:
+    """The error for a flag that names a header text several columns share: taking the first silently
+    trained on whichever came first (an outcome sheet pasted beside an older one)."""
+    names = repeats.get(column)
+    if not names:
+        return None
+    return (
+        f"{file_name}: {len(names)} columns are headed '{column}' (read as {', '.join(names)}), so {flag} "
+        f"{column} could mean any of them; give each its own name in the file"
+    )
+
+
 def row_names_shift(header: Sequence[Any], first_row: Sequence[Any] | None) -> bool:
     """R's `write.table(sep=",")` writes each row's name first and no header cell above the names:
     every data row then has one field more than the header, the extra one filled (a line ending in a

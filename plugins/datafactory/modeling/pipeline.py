@@ -21,6 +21,7 @@ from datafactory.modeling.config import TrainingConfig, training_config
 from datafactory.modeling.families.ordinal import found_order
 from datafactory.modeling.families.regression import recipe_for_own_target
 from datafactory.modeling.features import build_features
+from datafactory.modeling.header import ambiguous_column
 from datafactory.modeling.labels import named_label
 from datafactory.modeling.registry import (
     CHALLENGER,
@@ -264,9 +265,11 @@ def train_table(
     if spec.family != "regression":  # labels are read as written; an amount to predict may be written as text
         keep.add(target)
     frame, read_as_numbers = read_table(path, keep, target) if frame is None else (frame, {})
-    for column in (target, id_column, group_column):
+    for flag, column in (("--target", target), ("--id", id_column), ("--group", group_column)):
         if column and column not in frame.columns:
             raise ValueError(f"{path.name}: no column '{column}' (columns: {', '.join(frame.columns)})")
+        if column and (ambiguous := ambiguous_column(path.name, flag, column, frame.attrs.get("repeats", {}))):
+            raise ValueError(ambiguous)
     if target in (id_column, group_column):  # the split must never read the label
         raise ValueError(f"'{target}' is the target; the id and the group name the entity, not the outcome")
     config = training_config(spec).with_data(target, id_column, group_column)

@@ -20,7 +20,7 @@ import pandas as pd
 from datafactory.layout_marks import EXACT_SUMMARY_SET, LABEL_COLUMNS, NOTE_CELL, SUMMARY_CELL, is_layout_row
 from datafactory.modeling.csvformat import HEAD_ROWS, CsvFormat, sniff, title_rows
 from datafactory.modeling.file_kind import table_kind
-from datafactory.modeling.header import column_names, row_names_shift
+from datafactory.modeling.header import column_names, repeated_names, row_names_shift
 from datafactory.modeling.number_text import (
     MAGNITUDE,
     MAGNITUDES,
@@ -40,7 +40,8 @@ def read_table(
     """The table, and for each text column read as numbers, what was done (for the CLI and the card).
     Columns in `exclude` (the target, the id, the group) are left as they are. A parquet file's types are
     the modeller's own: a text column there stays text. What was skipped to find the table (lines above
-    the header, other sheets of a workbook) is listed in the frame's `attrs["layout"]`."""
+    the header, other sheets of a workbook) is listed in the frame's `attrs["layout"]`, and header texts
+    that head several columns in `attrs["repeats"]` (see `header.repeated_names`)."""
     kind = table_kind(path)
     if kind == "parquet":
         return pd.read_parquet(path), {}
@@ -48,10 +49,13 @@ def read_table(
         frame, layout = _read_csv(path)
     else:
         frame, layout = _read_workbook(path, target, kind)
+    repeats = frame.attrs.get("repeats", {})
+    layout += [f"{len(names)} columns headed '{text}' read as {', '.join(names)}" for text, names in repeats.items()]
     frame, skipped = without_layout_rows(frame)  # on the cells as written, as ingest's detector reads them
     frame, empty = without_empty_rows(without_surrounding_blanks(frame))
     frame, notes = numbers_from_text(frame, exclude)
     frame.attrs["layout"] = layout + empty + skipped
+    frame.attrs["repeats"] = repeats
     return frame, notes
 
 
@@ -215,6 +219,7 @@ def _named(frame: pd.DataFrame, header: list[object]) -> pd.DataFrame:
     already numbered repeats, and numbering its `a.1` again after stripping would give `a.1.1`)."""
     cells = (header + [None] * len(frame.columns))[: len(frame.columns)]
     frame.columns = column_names(cells)
+    frame.attrs["repeats"] = repeated_names(cells)
     return frame
 
 
