@@ -240,7 +240,9 @@ def prepare(frame: pd.DataFrame, config: TrainingConfig) -> Prepared:
     x_train, x_test = schema.matrix(data, np.flatnonzero(~test)), schema.matrix(data, np.flatnonzero(test))
     y_train = y[~test]
     checked = [c for c in x_train.columns if c not in _protected(config)]
-    leaks = leakage_suspects(x_train[checked], family.modelled_target(y_train, x_train, config), family.target_kind)
+    leaks, strong = leakage_suspects(
+        x_train[checked], family.modelled_target(y_train, x_train, config), family.target_kind
+    )
     if leaks:
         ignored.update(leaks)
         schema = schema.without(set(leaks))
@@ -259,7 +261,7 @@ def prepare(frame: pd.DataFrame, config: TrainingConfig) -> Prepared:
         y_train=y_train,
         y_test=y[test],
         split=describe(config.holdout_share, key, family.stratified, splitter.grouped, config.split_groups),
-        warnings=[] if key else list(shared_entity_columns(data, {config.target}).values()),
+        warnings=list(strong.values()) + ([] if key else list(shared_entity_columns(data, {config.target}).values())),
     )
 
 
