@@ -14,6 +14,7 @@ from datafactory.modeling.metrics import (
     better,
     binary_metrics,
     grading_cost_matrix,
+    least_p_value,
     ordinal_metrics,
     psi,
     rank_auc,
@@ -177,3 +178,43 @@ def test_the_p_value_agrees_with_scipys_exact_permutation_test(y, scores):
     ).pvalue
     sampled = shuffled_outputs_p_value(truth, pd.DataFrame({"probability": shown}), _auc_of, False, rounds=2000)
     assert sampled == pytest.approx(exact, abs=0.04)  # 3.5 standard errors of 2,000 shuffles
+
+
+@settings(max_examples=25, deadline=None)
+@given(y=st.lists(st.sampled_from([0, 1, 2, 3.5]), min_size=2, max_size=7))
+def test_the_least_p_is_one_shuffle_in_the_labels_distinct_arrangements(y):
+    """An independent count: itertools enumerates every ordering of the labels and keeps the distinct ones."""
+    from itertools import permutations
+
+    truth = np.array(y)
+    arrangements = len(set(permutations(y)))
+    assert least_p_value(truth) == pytest.approx((1 + 99 / arrangements) / 100)
+    assert least_p_value(truth, rounds=9) == pytest.approx((1 + 9 / arrangements) / 10)
+
+
+@pytest.mark.parametrize(("rows", "bad"), [(10, 1), (12, 2), (8, 4)])
+def test_a_perfect_model_gets_the_least_p_on_average(rows, bad):
+    """The engine's own shuffles, on perfect outputs, land on the least p the arrangements predict."""
+    y = np.r_[np.ones(bad), np.zeros(rows - bad)].astype(int)
+    perfect = pd.DataFrame({"probability": y.astype(float)})
+    found = np.mean([shuffled_outputs_p_value(y, perfect, _auc_of, False, rounds=400, seed=s) for s in range(10)])
+    assert found == pytest.approx(least_p_value(y, rounds=400), abs=0.02)
+
+
+def test_a_holdout_too_small_to_show_signal_says_so_and_not_that_the_columns_fail():
+    """1 malignant tumour among 10 holdout rows: a perfect ranking has p = 0.1. That is the holdout's
+    size; "the columns do not predict the target" would send the modeller after the wrong problem."""
+    from datafactory.modeling.train import signal_warning
+
+    y = np.r_[1, np.zeros(9)].astype(int)
+    perfect = pd.DataFrame({"probability": y.astype(float)})
+    (said,) = signal_warning(y, perfect, _auc_of, "auc", 1.0, "diagnosis")
+    assert said.startswith(
+        "too few holdout rows to test for signal: even a perfect model would have permutation p of about 0."
+    )
+    rng = np.random.default_rng(5)
+    y = (rng.random(80) < 0.3).astype(int)
+    noise = pd.DataFrame({"probability": rng.random(80)})
+    (said,) = signal_warning(y, noise, _auc_of, "auc", _auc_of(y, noise), "diagnosis")
+    assert said.startswith("no signal found: the winner's holdout_auc")
+    assert signal_warning(y, pd.DataFrame({"probability": y + rng.random(80)}), _auc_of, "auc", 1.0, "diagnosis") == []

@@ -158,6 +158,20 @@ def paired_bootstrap_se(
     return float(np.std(diffs, ddof=1) * np.sqrt(len(rows) / n))
 
 
+def least_p_value(y: np.ndarray, rounds: int = 99, limit: int = 5_000) -> float:
+    """The p that `shuffled_outputs_p_value` expects for a perfect model on these labels: a shuffle
+    scores as well as perfect outputs only when it leaves the labels in the same arrangement, one in
+    n! / (the product of each value's count!) (for 1 bad row among 10: one in 10). Above 0.05 no
+    model can show signal on this holdout, however good."""
+    from math import exp, lgamma
+
+    if len(y) > limit:
+        return 1 / (rounds + 1)
+    counts = pd.Series(y).value_counts().to_numpy()
+    arrangements_log = lgamma(len(y) + 1) - sum(lgamma(c + 1) for c in counts)
+    return (1 + rounds * exp(-arrangements_log)) / (rounds + 1)
+
+
 def shuffled_outputs_p_value(
     y: np.ndarray,
     outputs: pd.DataFrame,

@@ -25,7 +25,12 @@ from datafactory.modeling.drift import Reference, reference_from
 from datafactory.modeling.estimators import sample_rows
 from datafactory.modeling.families import Family, TrainingDataError, family_for
 from datafactory.modeling.families.base import HoldoutView
-from datafactory.modeling.metrics import LOWER_IS_BETTER, paired_bootstrap_se, shuffled_outputs_p_value
+from datafactory.modeling.metrics import (
+    LOWER_IS_BETTER,
+    least_p_value,
+    paired_bootstrap_se,
+    shuffled_outputs_p_value,
+)
 from datafactory.modeling.pyfunc import ScenarioModel
 from datafactory.modeling.split import Splitter, content_hashes, describe, key_hashes
 
@@ -437,13 +442,34 @@ def no_signal(p: Prepared, config: TrainingConfig, winner: CandidateResult) -> l
     outputs = winner.holdout_outputs
     if outputs is None or metric not in winner.holdout:
         return []
-    chance = shuffled_outputs_p_value(p.y_test, outputs, _promotion_score(p, config), metric in LOWER_IS_BETTER)
+    score = _promotion_score(p, config)
+    return signal_warning(p.y_test, outputs, score, metric, winner.holdout[metric], config.target)
+
+
+def signal_warning(
+    y: np.ndarray,
+    outputs: pd.DataFrame,
+    score: Callable[[np.ndarray, pd.DataFrame], float],
+    metric: str,
+    value: float,
+    target: str,
+) -> list[str]:
+    """The permutation test's verdict on a holdout: nothing, no signal, or too few rows to tell (a
+    perfect model on 1 bad row among 10 has p = 0.1: that is the holdout's size, not the columns)."""
+    chance = shuffled_outputs_p_value(y, outputs, score, metric in LOWER_IS_BETTER)
     if chance <= NO_SIGNAL_P:
         return []
+    least = least_p_value(y)
+    if least > NO_SIGNAL_P:
+        return [
+            f"too few holdout rows to test for signal: even a perfect model would have permutation p of about "
+            f"{least:.2f} on these {len(y)} rows (the winner's holdout_{metric} is {value:.4f}, p = {chance:.2f}); "
+            "label more rows before trusting any of its metrics"
+        ]
     return [
-        f"no signal found: the winner's holdout_{metric} ({winner.holdout[metric]:.4f}) is no better than its own "
+        f"no signal found: the winner's holdout_{metric} ({value:.4f}) is no better than its own "
         f"outputs shuffled across the holdout rows (permutation p = {chance:.2f}); the columns as given do not "
-        f"predict `{config.target}`: check the target column, and the exclusions printed above"
+        f"predict `{target}`: check the target column, and the exclusions printed above"
     ]
 
 
