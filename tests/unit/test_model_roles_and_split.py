@@ -304,3 +304,52 @@ def test_a_regression_copy_is_excluded_and_a_strong_measure_on_thirty_rows_is_ke
         excluded += bool(suspects)
         warned += bool(kept)
     assert excluded <= 0.2 * 150 and warned >= 20, (excluded, warned)
+
+
+def _industry_codes(rows: int, seed: int) -> pd.Series:
+    """Codes the way a national classification spreads over firms (GB/T 4754 has about 1,400 four-digit
+    classes; a few hold most firms): Zipf over 900 codes."""
+    generator = np.random.default_rng(seed)
+    weights = 1 / np.arange(1, 901) ** 1.1
+    return pd.Series([f"C{c:04d}" for c in generator.choice(900, rows, p=weights / weights.sum())])
+
+
+def test_a_long_tailed_code_is_a_category_of_its_frequent_values_and_ids_and_flat_codes_are_not():
+    from datafactory.modeling.columns import LEVEL_ROWS, infer_schema, long_tails
+
+    rows = 12_000
+    industry = _industry_codes(rows, 1)
+    frame = pd.DataFrame(
+        {
+            "行业代码": industry,
+            "zip": [f"Z{z:05d}" for z in rng.integers(0, 2_000, rows)],  # six rows a value: nothing to learn per value
+            "客户编号": np.repeat([f"K{i:05d}" for i in range(rows // 24)], 24),  # 24 months a customer
+            "y": rng.integers(0, 2, rows),
+        }
+    )
+    schema, ignored = infer_schema(frame, {"y"})
+    assert schema.categorical == ("行业代码",)
+    assert "an entity's id" in ignored["客户编号"] and "--group 客户编号" in ignored["客户编号"]
+    assert "too many categories to learn from" in ignored["zip"]
+    schema = schema.with_levels(frame)
+    counts = industry.value_counts()
+    assert set(schema.levels["行业代码"]) == set(counts[counts >= LEVEL_ROWS].index)
+    matrix = schema.matrix(frame)["行业代码"]
+    rare = ~industry.isin(schema.levels["行业代码"])
+    assert matrix[rare].isna().all() and matrix[~rare].notna().all()
+    (note,) = long_tails(frame, schema)
+    assert f"the other {int((counts < LEVEL_ROWS).sum())} read as missing" in note
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_the_levels_kept_do_not_depend_on_the_row_order(seed):
+    """Ties at the last kept level are broken by the value, never by which row came first."""
+    from datafactory.modeling.columns import KEPT_LEVELS, FeatureSchema
+
+    values = [f"V{i:04d}" for i in range(KEPT_LEVELS + 40) for _ in range(12)]  # every value on 12 rows: all tie
+    frame = pd.DataFrame({"code": values})
+    shuffled = frame.sample(frac=1, random_state=seed).reset_index(drop=True)
+    schema = FeatureSchema((), ("code",))
+    assert schema.with_levels(frame).levels == schema.with_levels(shuffled).levels
+    assert len(schema.with_levels(frame).levels["code"]) == KEPT_LEVELS

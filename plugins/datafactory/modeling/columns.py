@@ -11,7 +11,10 @@ import numpy as np
 import pandas as pd
 
 MISSING = "(missing)"
-MAX_LEVELS = 60  # a text column with more distinct values than this looks like an identifier, not a category
+MAX_LEVELS = 60  # above this, a text column is a category only when its frequent values hold most rows
+LEVEL_ROWS = 10  # training rows a value needs to be its own level of such a column; the rest read as missing
+KEPT_LEVELS = 250  # the most frequent values kept as its levels
+FREQUENT_SHARE = 0.5  # of its rows, held by those levels
 LEAK_LIMIT = 0.98  # a single feature with AUC (or |corr|) above this nearly is the target
 LEAK_SAMPLE = 50_000  # training rows the leakage check reads: plenty for a statistic that high
 MIN_ROWS_FOR_ROLES = 20  # below this, uniqueness says nothing
@@ -41,8 +44,16 @@ class FeatureSchema:
         )
 
     def with_levels(self, frame: pd.DataFrame) -> FeatureSchema:
-        """Fix each categorical's levels from the training rows; unseen levels become missing later."""
-        levels = {c: tuple(sorted(as_text(frame[c]).unique())) for c in self.categorical}
+        """Fix each categorical's levels from the training rows; unseen levels become missing later.
+        A column with more than MAX_LEVELS values keeps its KEPT_LEVELS most frequent ones with
+        LEVEL_ROWS rows or more: a value seen on three rows teaches nothing but the rows."""
+        levels = {}
+        for c in self.categorical:
+            counts = as_text(frame[c]).value_counts()
+            if len(counts) > MAX_LEVELS:  # ties broken by the value, so the row order never picks the levels
+                counts = counts.sort_index().sort_values(ascending=False, kind="stable")
+                counts = counts[counts >= LEVEL_ROWS].head(KEPT_LEVELS)
+            levels[c] = tuple(sorted(counts.index))
         return FeatureSchema(self.numeric, self.categorical, levels)
 
     def external(self, frame: pd.DataFrame, rows: np.ndarray | None = None) -> pd.DataFrame:
@@ -210,11 +221,42 @@ def infer_schema(
             distinct = column.nunique(dropna=True)
             if distinct > MAX_LEVELS and is_date_text(column):
                 ignored[name] = DATE_TEXT
-            elif distinct > MAX_LEVELS and distinct > 0.05 * len(column):
-                ignored[name] = f"text with {distinct} distinct values looks like an identifier"
+            elif distinct > MAX_LEVELS and (why := _too_many_levels(name, column, distinct)):
+                ignored[name] = why
             else:
                 categorical.append(name)
     return FeatureSchema(tuple(numeric), tuple(categorical)), ignored
+
+
+def long_tails(frame: pd.DataFrame, schema: FeatureSchema) -> list[str]:
+    """For each category whose rarer values read as missing (see `with_levels`), what was kept."""
+    notes = []
+    for name, levels in schema.levels.items():
+        counts = as_text(frame[name]).value_counts()
+        if len(counts) <= MAX_LEVELS:
+            continue
+        kept = counts[counts.index.isin(levels)].sum() / max(int(counts.sum()), 1)
+        notes.append(
+            f"`{name}` has {len(counts)} distinct values on the training side: the {len(levels)} on {LEVEL_ROWS}+ "
+            f"rows each are its categories ({kept:.0%} of rows); the other {len(counts) - len(levels)} read as missing"
+        )
+    return notes
+
+
+def _too_many_levels(name: str, column: pd.Series, distinct: int) -> str | None:
+    """Why text with more than MAX_LEVELS values is not a category, or None when its frequent values
+    (LEVEL_ROWS rows or more each) hold most rows: an industry or county code, a job title, where a few
+    hundred values cover the table and the long tail reads as missing."""
+    if ID_NAME.search(str(name)):
+        return f"an entity's id ({distinct} distinct values): give --group {name} if rows share it"
+    counts = column.value_counts(dropna=True)
+    covered = counts[counts >= LEVEL_ROWS].head(KEPT_LEVELS).sum() / max(int(counts.sum()), 1)
+    if covered >= FREQUENT_SHARE:
+        return None
+    return (
+        f"text with {distinct} distinct values, most rows under values on fewer than {LEVEL_ROWS} rows: an "
+        "identifier, or too many categories to learn from (group them, by a prefix or a region, to use it)"
+    )
 
 
 def _as_numbers(column: pd.Series, y: np.ndarray) -> np.ndarray | None:

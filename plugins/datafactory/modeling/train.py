@@ -19,7 +19,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from datafactory.modeling.columns import FeatureSchema, infer_schema, leakage_suspects, shared_entity_columns
+from datafactory.modeling.columns import (
+    FeatureSchema,
+    infer_schema,
+    leakage_suspects,
+    long_tails,
+    shared_entity_columns,
+)
 from datafactory.modeling.config import Candidate, TrainingConfig
 from datafactory.modeling.drift import Reference, reference_from
 from datafactory.modeling.estimators import sample_rows
@@ -242,6 +248,7 @@ def prepare(frame: pd.DataFrame, config: TrainingConfig) -> Prepared:
     test = splitter.take(config.holdout_share, HOLDOUT)
     family.check_split(y[~test], y[test], config)
     schema = schema.with_levels(data.loc[~test, list(schema.categorical)])
+    tails = long_tails(data.loc[~test, list(schema.categorical)], schema)
     x_train, x_test = schema.matrix(data, np.flatnonzero(~test)), schema.matrix(data, np.flatnonzero(test))
     y_train = y[~test]
     checked = [c for c in x_train.columns if c not in _protected(config)]
@@ -266,7 +273,9 @@ def prepare(frame: pd.DataFrame, config: TrainingConfig) -> Prepared:
         y_train=y_train,
         y_test=y[test],
         split=describe(config.holdout_share, key, family.stratified, splitter.grouped, config.split_groups),
-        warnings=list(strong.values()) + ([] if key else list(shared_entity_columns(data, {config.target}).values())),
+        warnings=tails
+        + list(strong.values())
+        + ([] if key else list(shared_entity_columns(data, {config.target}).values())),
     )
 
 
