@@ -844,3 +844,83 @@ def test_a_name_that_heads_two_columns_is_refused_by_the_check_and_the_trainer_a
     assert not (settings.home / "mlflow.db").exists()  # refused before any run was opened
     read, _ = read_table(path)
     assert f"2 columns headed '{repeated}' read as {repeated}, {repeated}.1" in read.attrs["layout"]
+
+
+def _packed_copies(plain: Path, folder: Path) -> dict[str, Path]:
+    """The table as portals serve it: gzip, a zip, a zip made on a Mac (a folder and `__MACOSX` resource
+    forks beside the table)."""
+    import gzip
+    import zipfile
+
+    gz = folder / f"{plain.name}.gz"
+    gz.write_bytes(gzip.compress(plain.read_bytes()))
+    zipped = folder / f"{plain.stem}.zip"
+    with zipfile.ZipFile(zipped, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.write(plain, plain.name)
+    mac = folder / f"{plain.stem}-mac.zip"
+    with zipfile.ZipFile(mac, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("export/", "")
+        archive.write(plain, f"export/{plain.name}")
+        archive.writestr(f"__MACOSX/export/._{plain.name}", b"\x00\x05\x16\x07 resource fork")
+        archive.writestr("export/.DS_Store", b"\x00\x00\x00\x01Bud1")
+    return {"gz": gz, "zip": zipped, "mac zip": mac}
+
+
+@pytest.mark.parametrize("form", ["csv", "xlsx", "parquet"])
+def test_a_compressed_table_reads_as_the_table_inside_in_the_check_and_the_trainer(tmp_path, monkeypatch, form):
+    import tempfile
+
+    from datafactory.cli.model import profile
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    from datafactory.modeling.packed import table_stem
+
+    frame = _office_table()
+    plain = tmp_path / f"客户表.{form}"
+    if form == "csv":
+        plain.write_bytes(frame.to_csv(index=False).encode("gb18030"))
+    elif form == "xlsx":
+        frame.to_excel(plain, index=False)
+    else:
+        frame.to_parquet(plain)
+    expected, notes = read_table(plain)
+    for name, packed in _packed_copies(plain, tmp_path).items():
+        read, packed_notes = read_table(packed)
+        pd.testing.assert_frame_equal(read, expected, obj=name)
+        assert packed_notes == notes
+        assert profile(packed, "是否违约") == profile(plain, "是否违约"), name
+    assert table_stem(tmp_path / f"客户表.{form}.gz") == table_stem(plain) == "客户表"
+    assert list(scratch.iterdir()) == []  # the temporary copies are gone
+
+
+def test_a_compressed_file_that_is_not_one_table_is_one_error_saying_what_to_do(tmp_path):
+    import gzip
+    import zipfile
+
+    from datafactory.cli.model import profile
+
+    plain = tmp_path / "loans.csv"
+    _office_table().to_csv(plain, index=False)
+    two = tmp_path / "two.zip"
+    with zipfile.ZipFile(two, "w") as archive:
+        archive.write(plain, "2024.csv")
+        archive.write(plain, "2025.csv")
+    cut = tmp_path / "cut.csv.gz"
+    whole = gzip.compress(plain.read_bytes())
+    cut.write_bytes(whole[: len(whole) // 2])  # a download that stopped halfway
+    named = tmp_path / "plain.csv.gz"
+    named.write_bytes(plain.read_bytes())
+    no_table = tmp_path / "loans.gz"
+    no_table.write_bytes(gzip.compress(plain.read_bytes()))
+    cases = {
+        two: "holds 2 tables (2024.csv, 2025.csv); the trainer reads a zip holding one",
+        cut: "the gzip data is damaged or incomplete",
+        named: "named .gz but not gzip-compressed",
+        no_table: "the file inside would be 'loans'; name it like 'table.csv.gz'",
+    }
+    for path, said in cases.items():
+        for read in (lambda p: read_table(p), lambda p: profile(p, "是否违约")):
+            with pytest.raises(ValueError, match=re.escape(said)):
+                read(path)

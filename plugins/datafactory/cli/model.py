@@ -21,6 +21,7 @@ from rich.markup import escape
 from datafactory.modeling.file_kind import ACCEPTED, table_kind
 from datafactory.modeling.header import ambiguous_column
 from datafactory.modeling.labels import is_zero_one, label_text, named_label, spelling_hint
+from datafactory.modeling.packed import unpacked
 
 console = Console()
 
@@ -43,8 +44,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--data",
         required=True,
         type=Path,
-        help="a .csv (or .tsv, .txt), .xlsx, .xls or .parquet file, recognised by its content; a workbook is read "
-        "from the first sheet that names the target",
+        help="a .csv (or .tsv, .txt), .xlsx, .xls or .parquet file, recognised by its content, or one such file "
+        "in a .gz or .zip; a workbook is read from the first sheet that names the target",
     )
     train.add_argument("--target", required=True, help="the column to predict")
     train.add_argument(
@@ -183,15 +184,16 @@ def profile(path: Path, target: str) -> TableProfile:
         raise FileNotFoundError(f"{path}: no such file")
     if path.is_dir():
         raise IsADirectoryError(f"{path}: is a folder; give {ACCEPTED}")
-    kind = table_kind(path)  # an unsupported name is said before an empty file
-    if path.stat().st_size == 0:
-        raise ValueError(f"{path.name}: the file is empty")
-    if kind == "text":
-        found = _csv_profile(path, target)
-    elif kind == "parquet":
-        found = _parquet_profile(path, target)
-    else:
-        found = _workbook_profile(path, target, kind)
+    with unpacked(path) as inner:
+        kind = table_kind(inner)  # an unsupported name is said before an empty file
+        if inner.stat().st_size == 0:
+            raise ValueError(f"{path.name}: the file is empty")
+        if kind == "text":
+            found = _csv_profile(inner, target)
+        elif kind == "parquet":
+            found = _parquet_profile(inner, target)
+        else:
+            found = _workbook_profile(inner, target, kind)
     if found.rows == 0:
         raise ValueError(f"{path.name}: the file has a header ({len(found.columns)} columns) but no rows")
     return found

@@ -12,7 +12,7 @@ from pathlib import Path
 TEXT_SUFFIXES = (".csv", ".tsv", ".txt", ".tab")
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 PARQUET_SUFFIXES = (".parquet", ".pq")
-ACCEPTED = "a .csv (or .tsv, .txt), .xlsx, .xls or .parquet file"
+ACCEPTED = "a .csv (or .tsv, .txt), .xlsx, .xls or .parquet file, or one such file in a .gz or .zip"
 
 _ZIP = b"PK\x03\x04"  # .xlsx and .xlsm
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls (and an .xlsx saved with a password)

@@ -23,6 +23,7 @@ from datafactory.modeling.families.regression import recipe_for_own_target
 from datafactory.modeling.features import build_features
 from datafactory.modeling.header import ambiguous_column
 from datafactory.modeling.labels import named_label
+from datafactory.modeling.packed import table_stem
 from datafactory.modeling.registry import (
     CHALLENGER,
     CHAMPION,
@@ -296,8 +297,8 @@ def train_table(
     if read_as_numbers:
         shown = "; ".join(f"`{c}` ({why})" for c, why in read_as_numbers.items())
         description += f" Read as numbers from text: {shown}."
-    config = config.described(f"{path.stem} ({target})", description, owner or _user())
-    experiment = f"{spec.name}/{path.stem}"
+    config = config.described(f"{table_stem(path)} ({target})", description, owner or _user())
+    experiment = f"{spec.name}/{table_stem(path)}"
     tags = {"scenario": spec.name, "owner": config.owner, "family": config.family, "data": path.name}
     experiment_id = use_tracking(settings, experiment, description=f"{description}\n\n{RUN_CONVENTIONS}", tags=tags)
     client = MlflowClient()
@@ -308,7 +309,7 @@ def train_table(
     else:
         commit = git_commit(settings.repo)
         session_tags = {**_session_tags(config, commit), "data": path.name}
-        with start_session_run(f"{path.stem}-{target}", session_tags, experiment_id):
+        with start_session_run(f"{table_stem(path)}-{target}", session_tags, experiment_id):
             result = _train_log_register(
                 settings,
                 config,

@@ -29,6 +29,7 @@ from datafactory.modeling.number_text import (
     number_grammar,
     strip_pattern,
 )
+from datafactory.modeling.packed import unpacked
 from datafactory.modeling.workbook import data_sheet
 
 NUMBER_SHARE = 0.98  # of a column's non-blank values: below this it is text that holds some numbers
@@ -42,13 +43,11 @@ def read_table(
     the modeller's own: a text column there stays text. What was skipped to find the table (lines above
     the header, other sheets of a workbook) is listed in the frame's `attrs["layout"]`, and header texts
     that head several columns in `attrs["repeats"]` (see `header.repeated_names`)."""
-    kind = table_kind(path)
-    if kind == "parquet":
-        return pd.read_parquet(path), {}
-    if kind == "text":
-        frame, layout = _read_csv(path)
-    else:
-        frame, layout = _read_workbook(path, target, kind)
+    with unpacked(path) as inner:
+        kind = table_kind(inner)
+        if kind == "parquet":
+            return pd.read_parquet(inner), {}
+        frame, layout = _read_csv(inner) if kind == "text" else _read_workbook(inner, target, kind)
     repeats = frame.attrs.get("repeats", {})
     layout += [f"{len(names)} columns headed '{text}' read as {', '.join(names)}" for text, names in repeats.items()]
     frame, skipped = without_layout_rows(frame)  # on the cells as written, as ingest's detector reads them
