@@ -126,6 +126,8 @@ STYLES = {  # how each style writes a number, and how many decimals it keeps
     "hundred-millions of yuan": (lambda x: f"{x / 1e8:.6f}亿元", 6),
     "zh-CN currency": (lambda x: f"¥{x:,.2f}", 2),  # Excel's negative currency in Chinese: ¥-1,234.50
     "bank code before": (lambda x: f"RMB {x:,.2f}", 2),  # RMB -1,200.00
+    "de-CH": (lambda x: f"{x:,.2f}".replace(",", "'"), 2),  # Swiss Excel: 1'234.50
+    "de-CH typeset": (lambda x: f"CHF {x:,.2f}".replace(",", "’"), 2),  # CHF 1’234.50
 }
 SCALES = {"ten-thousands": 1e4, "hundred-millions of yuan": 1e8}  # what the written figure counts in
 

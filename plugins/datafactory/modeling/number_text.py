@@ -13,17 +13,19 @@ from datafactory.quality.forms import NUMBER
 # Continental Europe writes '.' or a space between thousands and ',' before the decimals (UCI's Air
 # Quality table, any German or French Excel export): '2,6' is 2.6 there, not text, and '1.234,5' is 1234.5.
 COMMA_NUMBER = r"[+-]?(?:[1-9][0-9]{0,2}(?:[. ][0-9]{3})+|[0-9]+)(?:,[0-9]+)?(?:[eE][+-]?[0-9]{1,3})?"
+# Switzerland groups thousands with an apostrophe (`1'234.50`, Excel in de-CH; `1’234.50` typeset).
+SWISS_NUMBER = r"[+-]?[1-9][0-9]{0,2}(?:['’][0-9]{3})+(?:\.[0-9]+)?"
 DECIMAL_MARKS = (".", ",")
-_NUMBERS = {".": NUMBER, ",": COMMA_NUMBER}
+_NUMBERS = {".": rf"{NUMBER}|{SWISS_NUMBER}", ",": COMMA_NUMBER}  # each alternative signed, as number_grammar expects
 # A currency before the number (a symbol or an ISO code: bank exports write `RMB 1,200`), and % or a
 # currency after it.
-CODES = "USD|CNY|RMB|EUR|HKD"
+CODES = "USD|CNY|RMB|EUR|HKD|GBP|JPY|CHF"
 CURRENCY = rf"(?:[$¥€£]|{CODES})"
 UNITS = rf"\s*(?:%|元|{CODES}|[$¥€£])?"
 # Chinese amounts are written in ten-thousands and hundred-millions: '500万元' is 5,000,000 yuan.
 MAGNITUDES = {"千万": 1e7, "百万": 1e6, "万": 1e4, "亿": 1e8, "千": 1e3}
 MAGNITUDE = "|".join(MAGNITUDES)  # longest first, so '千万' is not read as '千'
-_STRIP = {mark: rf"[\s{other}$¥€£%()]|元|{CODES}|{MAGNITUDE}|-$" for mark, other in ((".", ","), (",", "."))}
+_STRIP = {mark: rf"[\s{other}$¥€£%()]|元|{CODES}|{MAGNITUDE}|-$" for mark, other in ((".", ",'’"), (",", "."))}
 # What exports write for "no value" (after NFKC, so '／' and '－' are here too): dashes, Chinese words for
 # none or unknown, Excel's error values.
 MISSING_MARKS = frozenset(
