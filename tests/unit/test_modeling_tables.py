@@ -209,7 +209,9 @@ def test_a_ragged_row_is_one_error_naming_the_file_its_format_and_the_line(tmp_p
         read_table(path)
 
 
-@given(st.lists(st.text(alphabet="0123456789,.-+$¥€%元 ５eE()万亿千\u2212", max_size=12), min_size=1, max_size=30))
+@given(
+    st.lists(st.text(alphabet="0123456789,.-+$¥€%元 ５eE()万亿千\u2212<>=≤＞", max_size=12), min_size=1, max_size=30)
+)
 @example(["--0", "-$5", "5-", "(-5)", "1e-3"])  # two signs once made float() raise; one sign, anywhere, reads
 def test_one_value_and_a_column_read_numbers_from_text_alike(values):
     """The CLI reads a target value by value (before pandas loads); the trainer reads whole columns.
@@ -926,3 +928,29 @@ def test_a_compressed_file_that_is_not_one_table_is_one_error_saying_what_to_do(
         for read in (lambda p: read_table(p), lambda p: profile(p, "是否违约")):
             with pytest.raises(ValueError, match=re.escape(said)):
                 read(path)
+
+
+def test_a_laboratory_result_beyond_its_limit_reads_as_the_limit_and_is_counted(tmp_path):
+    """A hospital export writes results beyond what the assay measures as '<5', '>1000' or '＜0.5'
+    (full-width). Such values made the column text (under 98% plain numbers) and the liver enzyme was
+    excluded as a category with hundreds of values; now they read as their limit, and the note says how
+    many. The CLI's check of a regression target reads them the same way, value by value."""
+    from datafactory.modeling.number_text import number_from_text
+
+    rng = np.random.default_rng(4)
+    alt = [f"{v:.1f}" for v in rng.lognormal(3, 0.6, 200)]
+    creatinine = [f"{v:.2f}" for v in rng.lognormal(0, 0.3, 200)]
+    for i in range(0, 200, 19):
+        alt[i] = "<5" if i % 2 else ">1000"
+        creatinine[i] = "＜0.5"
+    path = tmp_path / "化验结果.csv"
+    pd.DataFrame({"ALT": alt, "肌酐": creatinine, "住院天数": [f"{d}" for d in rng.integers(1, 30, 200)]}).to_csv(
+        path, index=False, encoding="gb18030"
+    )
+    read, notes = read_table(path)
+    assert read["ALT"].dtype == read["肌酐"].dtype == np.float64
+    assert read["ALT"].iloc[0] == 1000.0 and read["ALT"].iloc[19] == 5.0 and read["肌酐"].iloc[0] == 0.5
+    assert "11 beyond a limit (e.g. '>1000') read as the limit" in notes["ALT"]
+    assert "11 beyond a limit (e.g. '<0.5') read as the limit" in notes["肌酐"]
+    assert [number_from_text(v) for v in ("<5", ">1000", "＜0.5", "≥ 8", "<=3")] == [5.0, 1000.0, 0.5, 8.0, 3.0]
+    assert number_from_text("<>5") is None and number_from_text("<") is None

@@ -25,7 +25,10 @@ UNITS = rf"\s*(?:%|元|{CODES}|[$¥€£])?"
 # Chinese amounts are written in ten-thousands and hundred-millions: '500万元' is 5,000,000 yuan.
 MAGNITUDES = {"千万": 1e7, "百万": 1e6, "万": 1e4, "亿": 1e8, "千": 1e3}
 MAGNITUDE = "|".join(MAGNITUDES)  # longest first, so '千万' is not read as '千'
-_STRIP = {mark: rf"[\s{other}$¥€£%()]|元|{CODES}|{MAGNITUDE}|-$" for mark, other in ((".", ",'’"), (",", "."))}
+# A laboratory writes a result beyond what it measures as its limit: '<0.5', '>1000', '≥ 8' (after NFKC
+# a full-width '＜' is '<'). Such a value reads as the limit, and the column's note counts them.
+CENSORED = r"(?:<=|>=|[<>≤≥])\s?"
+_STRIP = {mark: rf"[\s{other}$¥€£%()<>=≤≥]|元|{CODES}|{MAGNITUDE}|-$" for mark, other in ((".", ",'’"), (",", "."))}
 # What exports write for "no value" (after NFKC, so '／' and '－' are here too): dashes, Chinese words for
 # none or unknown, Excel's error values.
 MISSING_MARKS = frozenset(
@@ -54,7 +57,7 @@ def number_grammar(decimal: str) -> str:
     amount = rf"{CURRENCY}?\s?{body}"
     signed = rf"(?:[-+]?{amount}|{CURRENCY}\s?[-+]{body})"
     # '(1,234.50)' is accounting's negative; '1,234.50-' is SAP's.
-    return rf"(?:{signed}|\(\s*{signed}\s*\)|{amount}-)"
+    return rf"(?:(?:{CENSORED})?{signed}|\(\s*{signed}\s*\)|{amount}-)"
 
 
 def strip_pattern(decimal: str) -> str:

@@ -22,6 +22,7 @@ from datafactory.modeling.csvformat import HEAD_ROWS, CsvFormat, sniff, title_ro
 from datafactory.modeling.file_kind import table_kind
 from datafactory.modeling.header import column_names, repeated_names, row_names_shift
 from datafactory.modeling.number_text import (
+    CENSORED,
     MAGNITUDE,
     MAGNITUDES,
     MISSING_MARKS,
@@ -247,7 +248,11 @@ def numbers_from_text(frame: pd.DataFrame, exclude: Collection[str] = ()) -> tup
         converted[name] = numbers
         comma = " with a decimal comma" if mark == "," else ""
         lost = f"; {unreadable} value(s) that are not numbers read as missing" if unreadable else ""
-        notes[name] = f"numbers written as text (e.g. '{example}') read as numbers{comma}{lost}"
+        censored = texts[name][texts[name].str.match(CENSORED) & _readable(texts[name], mark)]
+        limits = (
+            f"; {len(censored)} beyond a limit (e.g. '{censored.iloc[0]}') read as the limit" if len(censored) else ""
+        )
+        notes[name] = f"numbers written as text (e.g. '{example}') read as numbers{comma}{limits}{lost}"
     return (frame.assign(**converted) if converted else frame), notes
 
 
