@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import codecs
 import math
+import random
 import re
 from pathlib import Path
 
@@ -127,6 +128,9 @@ STYLES = {  # how each style writes a number, and how many decimals it keeps
     "zh-CN currency": (lambda x: f"¥{x:,.2f}", 2),  # Excel's negative currency in Chinese: ¥-1,234.50
     "bank code before": (lambda x: f"RMB {x:,.2f}", 2),  # RMB -1,200.00
     "de-CH": (lambda x: f"{x:,.2f}".replace(",", "'"), 2),  # Swiss Excel: 1'234.50
+    "unit after": (lambda x: f"{x:,.2f}kg", 2),  # a weighbridge export
+    "chinese unit": (lambda x: f"{x:.2f}平方米", 2),  # a property register
+    "kilograms": (lambda x: f"{x:.2f}千克", 2),  # 千 here is part of the unit, never a thousand
     "de-CH typeset": (lambda x: f"CHF {x:,.2f}".replace(",", "’"), 2),  # CHF 1’234.50
 }
 SCALES = {"ten-thousands": 1e4, "hundred-millions of yuan": 1e8}  # what the written figure counts in
@@ -138,6 +142,7 @@ SCALES = {"ten-thousands": 1e4, "hundred-millions of yuan": 1e8}  # what the wri
     style=st.sampled_from(sorted(STYLES)),
     order=st.randoms(use_true_random=False),
 )
+@example(values=[3.5, -1234.5, 12.0], style="kilograms", order=random.Random(0))  # 3.5千克 is 3.5 kg
 def test_a_formatted_number_reads_back_as_itself_whatever_the_row_order(values, style, order):
     """Python's formatting is the oracle (with the marks swapped for continental styles); whole numbers
     beside it, which read alike with either mark, stay whole."""
@@ -954,3 +959,34 @@ def test_a_laboratory_result_beyond_its_limit_reads_as_the_limit_and_is_counted(
     assert "11 beyond a limit (e.g. '<0.5') read as the limit" in notes["肌酐"]
     assert [number_from_text(v) for v in ("<5", ">1000", "＜0.5", "≥ 8", "<=3")] == [5.0, 1000.0, 0.5, 8.0, 3.0]
     assert number_from_text("<>5") is None and number_from_text("<") is None
+
+
+def test_a_unit_after_the_number_reads_as_the_number_and_a_column_keeps_one_unit(tmp_path):
+    """Chinese exports write the unit in the cell: '45岁', '3年', '120㎡', '65公斤', '1,234度'. Such columns
+    were text, and age was a category of 60+ values; now they are numbers. Synonyms are one unit ('㎡',
+    'm²', '平方米'; '公斤', 'kg'; '度' is a kWh). A value in another unit ('6个月' among years) is not
+    read as 6 years: it is missing and counted."""
+    rows = 100
+    frame = pd.DataFrame(
+        {
+            "年龄": [f"{20 + i % 50}岁" if i % 7 else f"{20 + i % 50}周岁" for i in range(rows)],
+            "工龄": [f"{i % 30}年" for i in range(rows - 1)] + ["6个月"],
+            "面积": [("{}㎡", "{} m²", "{}平方米", "{}m2")[i % 4].format(60 + i) for i in range(rows)],
+            "体重": [f"{50 + i % 40}公斤" if i % 2 else f"{50 + i % 40}kg" for i in range(rows)],
+            "用电量": [f"{1000 + i * 10:,}度" if i % 3 else f"{1000 + i * 10:,} kWh" for i in range(rows)],
+            "是否理赔": [i % 2 for i in range(rows)],
+        }
+    )
+    path = tmp_path / "体检.csv"
+    frame.to_csv(path, index=False, encoding="gb18030")
+    read, notes = read_table(path)
+    assert read["年龄"].tolist() == [20.0 + i % 50 for i in range(rows)]
+    assert read["工龄"].iloc[:-1].tolist() == [float(i % 30) for i in range(rows - 1)] and np.isnan(
+        read["工龄"].iloc[-1]
+    )
+    assert "1 value(s) in another unit than '年' read as missing" in notes["工龄"]
+    assert read["面积"].tolist() == [60.0 + i for i in range(rows)]
+    assert read["体重"].tolist() == [50.0 + i % 40 for i in range(rows)]
+    assert read["用电量"].tolist() == [1000.0 + i * 10 for i in range(rows)]
+    mixed, _ = numbers_from_text(pd.DataFrame({"期限": ["3年", "6个月"] * 50}))
+    assert mixed["期限"].dtype == object  # half in months, half in years: no one number

@@ -21,14 +21,26 @@ _NUMBERS = {".": rf"{NUMBER}|{SWISS_NUMBER}", ",": COMMA_NUMBER}  # each alterna
 # currency after it.
 CODES = "USD|CNY|RMB|EUR|HKD|GBP|JPY|CHF"
 CURRENCY = rf"(?:[$¥€£]|{CODES})"
-UNITS = rf"\s*(?:%|元|{CODES}|[$¥€£])?"
+# A unit of measure written after the number in Chinese exports and clinical records: '45岁', '12个月',
+# '3次', '170cm', '65kg' (after NFKC: '㎏' is 'kg', '㎡' and 'm²' are 'm2'). A column reads in one such
+# unit; a value in another ('6个月' among years) is not read (see `tables._numbers`).
+MEASURES = (
+    "周岁|岁|个月|月|年|天|日|小时|分钟|次|个|人|户|家|笔|件|张|台|公斤|千克|克|吨|公里|千米|厘米|毫米|米|"
+    "平方米|亩|千瓦时|度|mmHg|kWh|kg|km|cm|mm|ml|mg|m2"
+)
+SAME_UNIT = {"周岁": "岁", "平方米": "m2", "公斤": "kg", "千克": "kg", "公里": "km", "千米": "km", "厘米": "cm"}
+SAME_UNIT |= {"毫米": "mm", "千瓦时": "kWh", "度": "kWh"}
+UNITS = rf"\s*(?:%|元|{CODES}|[$¥€£]|{MEASURES})?"
 # Chinese amounts are written in ten-thousands and hundred-millions: '500万元' is 5,000,000 yuan.
 MAGNITUDES = {"千万": 1e7, "百万": 1e6, "万": 1e4, "亿": 1e8, "千": 1e3}
-MAGNITUDE = "|".join(MAGNITUDES)  # longest first, so '千万' is not read as '千'
+# Longest first, so '千万' is not read as '千'; and '千' in a unit ('3千克' is 3 kg, '2千米' 2 km) is no magnitude.
+MAGNITUDE = rf"(?:{'|'.join(MAGNITUDES)})(?!克|米|瓦)"
 # A laboratory writes a result beyond what it measures as its limit: '<0.5', '>1000', '≥ 8' (after NFKC
 # a full-width '＜' is '<'). Such a value reads as the limit, and the column's note counts them.
 CENSORED = r"(?:<=|>=|[<>≤≥])\s?"
-_STRIP = {mark: rf"[\s{other}$¥€£%()<>=≤≥]|元|{CODES}|{MAGNITUDE}|-$" for mark, other in ((".", ",'’"), (",", "."))}
+_STRIP = {
+    mark: rf"[\s{other}$¥€£%()<>=≤≥]|元|{CODES}|{MEASURES}|{MAGNITUDE}|-$" for mark, other in ((".", ",'’"), (",", "."))
+}
 # What exports write for "no value" (after NFKC, so '／' and '－' are here too): dashes, Chinese words for
 # none or unknown, Excel's error values.
 MISSING_MARKS = frozenset(

@@ -25,7 +25,9 @@ from datafactory.modeling.number_text import (
     CENSORED,
     MAGNITUDE,
     MAGNITUDES,
+    MEASURES,
     MISSING_MARKS,
+    SAME_UNIT,
     decided_marks,
     number_grammar,
     strip_pattern,
@@ -244,10 +246,12 @@ def numbers_from_text(frame: pd.DataFrame, exclude: Collection[str] = ()) -> tup
         found = _numbers(texts[name], mark, frame.index)
         if found is None:
             continue
-        numbers, example, unreadable = found
+        numbers, example, unreadable, unit, other_unit = found
         converted[name] = numbers
         comma = " with a decimal comma" if mark == "," else ""
         lost = f"; {unreadable} value(s) that are not numbers read as missing" if unreadable else ""
+        if other_unit:
+            lost += f"; {other_unit} value(s) in another unit than '{unit}' read as missing"
         censored = texts[name][texts[name].str.match(CENSORED) & _readable(texts[name], mark)]
         limits = (
             f"; {len(censored)} beyond a limit (e.g. '{censored.iloc[0]}') read as the limit" if len(censored) else ""
@@ -266,8 +270,20 @@ def _marks_shown(values: pd.Series) -> set[str]:
     return {mark for mark, only in ((".", point & ~comma), (",", comma & ~point)) if only.any()}
 
 
-def _numbers(values: pd.Series, mark: str, index: pd.Index) -> tuple[pd.Series, str, int] | None:
+def _numbers(values: pd.Series, mark: str, index: pd.Index) -> tuple[pd.Series, str, int, str, int] | None:
+    """The column as numbers, an example, the count of values that are not numbers, and the column's
+    unit of measure with the count of values written in another (one unit per column: '6个月' among
+    '3年' is not 6 years)."""
     readable = _readable(values, mark)
+    if readable.mean() < NUMBER_SHARE:  # before the units: one more regex pass only for number columns
+        return None
+    units = values.str.extract(f"({MEASURES})", expand=False).where(readable).replace(SAME_UNIT)
+    unit, other_unit = "", 0
+    if units.notna().any():
+        unit = str(units.mode().sort_values().iloc[0])
+        other = units.notna() & (units != unit)
+        readable &= ~other
+        other_unit = int(other.sum())
     if readable.mean() < NUMBER_SHARE:
         return None
     # Python's float, as `number_from_text` reads one value (pandas' parser refuses '0E310'); an overflow
@@ -282,4 +298,4 @@ def _numbers(values: pd.Series, mark: str, index: pd.Index) -> tuple[pd.Series, 
     finite = np.isfinite(numbers.to_numpy())
     whole = pd.Series(float("nan"), index=index, dtype="float64")
     whole[numbers.index[finite]] = numbers.to_numpy()[finite]
-    return whole, str(values[readable].iloc[0]), int((~readable).sum() + (~finite).sum())
+    return whole, str(values[readable].iloc[0]), int((~readable).sum() + (~finite).sum()) - other_unit, unit, other_unit
