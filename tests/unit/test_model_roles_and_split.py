@@ -353,3 +353,29 @@ def test_the_levels_kept_do_not_depend_on_the_row_order(seed):
     schema = FeatureSchema((), ("code",))
     assert schema.with_levels(frame).levels == schema.with_levels(shuffled).levels
     assert len(schema.with_levels(frame).levels["code"]) == KEPT_LEVELS
+
+
+def test_resident_ids_and_phones_read_as_whole_numbers_are_personal_and_amounts_are_not():
+    """pandas reads an ID without an X, or a phone, as int64; repeated monthly it is no identifier."""
+    from datetime import date
+
+    from datafactory.domain.identifiers import make_resident_id
+    from datafactory.modeling.columns import infer_schema
+
+    ids = [make_resident_id("110105", date(1970 + i % 30, 1 + i % 12, 1 + i % 28), i) for i in range(400)]
+    whole = [int(i) for i in ids if not i.endswith("X")][:100]
+    old = [int(f"330281{70 + i % 29:02d}{1 + i % 12:02d}{1 + i % 28:02d}{i:03d}") for i in range(100)]  # 15-digit form
+    frame = pd.DataFrame(
+        {
+            "证件": np.repeat(whole, 12),
+            "旧证件": np.repeat(old, 12),
+            "电话": np.repeat(13_900_000_000 + np.arange(100) * 104_729, 12),
+            "营业收入": np.repeat(rng.uniform(1e10, 9e10, 100), 12),  # large amounts, not phones
+            "y": rng.integers(0, 2, 1200),
+        }
+    )
+    schema, ignored = infer_schema(frame, {"y"})
+    assert ignored["证件"] == "personal data (resident ID numbers): never a model input"
+    assert ignored["旧证件"] == "personal data (resident ID numbers): never a model input"
+    assert ignored["电话"] == "personal data (mobile numbers): never a model input"
+    assert schema.numeric == ("营业收入",)

@@ -205,3 +205,56 @@ def test_a_long_tailed_industry_code_is_learned_from_and_beats_the_table_without
     before = {r.name: r.holdout["auc"] for r in without.results}
     gained = {r.name: r.holdout["auc"] - before[r.name] for r in with_code.results}
     assert set(gained) == {"lightgbm", "logistic_regression"} and min(gained.values()) > 0.02, gained
+
+
+def _branch_loan_panel(people: int = 150, months: int = 24) -> pd.DataFrame:
+    """A branch's monthly loan panel as its core system exports it: the borrower's resident ID, name
+    and mobile (pandas reads an 11-digit phone as a whole number), the account manager's name (30
+    of them), colours and risk levels whose words start like surnames, and the outcome."""
+    from datetime import date
+
+    from datafactory.domain.identifiers import make_resident_id
+
+    generator = np.random.default_rng(8)
+    given = ["伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟"]
+    surnames = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗")
+    names = [surnames[i % 20] + given[(i * 7) % 15] + ("" if i % 3 else given[i % 15]) for i in range(people)]
+    ids = [make_resident_id("330281", date(1960 + i % 40, 1 + i % 12, 1 + i % 28), i) for i in range(people)]
+    managers = [surnames[(i * 3) % 20] + given[i % 15] for i in range(30)]
+    risk = generator.normal(size=people)
+    rows = people * months
+    person = np.repeat(np.arange(people), months)
+    score = risk[person] + generator.normal(0, 0.5, rows)
+    return pd.DataFrame(
+        {
+            "身份证号": np.array(ids)[person],
+            "姓名": np.array(names)[person],
+            "手机号": 13_800_000_000 + person * 7_919,
+            "客户经理": np.array(managers)[person % 30],
+            "颜色": generator.choice(["黄色", "白色", "红色", "金色"], rows),
+            "风险等级": np.where(score > 0.5, "高风险", np.where(score > -0.5, "中风险", "低风险")),
+            "城市": generator.choice(["金华", "温州", "杭州", "宁波", "台州"], rows),
+            "逾期天数": np.clip(score * 10, 0, None).round(),
+            "bad": (generator.random(rows) < 1 / (1 + np.exp(-(score - 1)))).astype(int),
+        }
+    )
+
+
+def test_personal_columns_are_never_inputs_and_the_review_finds_nothing_in_the_input_example():
+    """Repeated monthly, a resident ID or a mobile number was no identifier (not unique per row) and became
+    a numeric input; the account manager's name was a category. The model's levels and its logged input
+    example carried them. The product review, an independent detector, checks what the model keeps."""
+    from datafactory.products.review import Policy, review_table
+
+    frame = _branch_loan_panel()
+    trained = train(frame, _config(id_column=None, group_column=None, passthrough=[]))
+    kinds = {"身份证号": "resident ID numbers", "手机号": "mobile numbers", "姓名": "personal names"}
+    kinds["客户经理"] = "personal names"
+    for column, kind in kinds.items():
+        assert trained.ignored[column] == f"personal data ({kind}): never a model input", column
+    assert {"颜色", "风险等级", "城市", "逾期天数"} <= set(trained.features)  # words that start like surnames
+    kept = trained.holdout_x
+    found = review_table(kept, Policy(allowed_columns=list(kept.columns))).findings
+    assert [f for f in found if f.check in ("resident_id", "mobile")] == []
+    levels = {level for values in trained.model.schema.levels.values() for level in values}
+    assert not levels & (set(frame["姓名"]) | set(frame["客户经理"]))

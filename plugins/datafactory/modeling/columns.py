@@ -208,7 +208,11 @@ def infer_schema(
         if name in exclude:
             continue
         column = frame[name]
-        reason = constant_reason(column) or (None if name in declared_categorical else identifier_reason(name, column))
+        reason = (
+            constant_reason(column)
+            or personal_reason(name, column)
+            or (None if name in declared_categorical else identifier_reason(name, column))
+        )
         if reason:
             ignored[name] = reason
         elif name in declared_categorical:
@@ -241,6 +245,33 @@ def long_tails(frame: pd.DataFrame, schema: FeatureSchema) -> list[str]:
             f"rows each are its categories ({kept:.0%} of rows); the other {len(counts) - len(levels)} read as missing"
         )
     return notes
+
+
+NAME_HEADER = re.compile(r"姓名|名字|人名|联系人|负责人|法人|代表人|经理|经办人|业务员|name", re.I)
+
+
+def personal_reason(name: str, column: pd.Series) -> str | None:
+    """Resident IDs, mobile numbers or personal names are never inputs, even when they repeat (a
+    person's monthly rows, thirty account managers): a model would carry them in its levels and its
+    input example. Names are looked for in text of more than MAX_LEVELS values or under a header that
+    names people (`客户经理`, `联系人`), so a category of colours or risk levels (`黄色`, `高风险`, which
+    start like surnames) is not mistaken for them."""
+    from datafactory.products.review import personal_kind
+
+    if pd.api.types.is_bool_dtype(column):
+        return None
+    if pd.api.types.is_numeric_dtype(column):  # a phone or an ID without X reads as a whole number
+        values = column.dropna()
+        shaped = (
+            values.between(1.3e10, 2e10, inclusive="left") | values.between(1.1e14, 1e15) | values.between(1.1e17, 9e17)
+        )
+        if not shaped.any() or shaped.mean() < 0.5:
+            return None
+        column, names = values[shaped], False
+    else:
+        names = bool(NAME_HEADER.search(str(name))) or column.nunique(dropna=True) > MAX_LEVELS
+    kind = personal_kind(column, names=names)
+    return None if kind is None else f"personal data ({kind}): never a model input"
 
 
 def _too_many_levels(name: str, column: pd.Series, distinct: int) -> str | None:

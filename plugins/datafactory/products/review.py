@@ -406,6 +406,31 @@ def flag_values(values: pd.Series, policy: Policy, dicts: Dictionaries, column: 
     return flagged
 
 
+PERSONAL_PROBE = 20_000  # distinct values a column's kind is judged on
+
+
+def personal_kind(column: pd.Series, names: bool = True) -> str | None:
+    """What personal data a column holds, when at least half its distinct values are of one kind:
+    resident IDs, mobile numbers or (with `names`) Chinese personal names; else None. The trainer's
+    column roles call it, so such a column is never a model's input (nor in its input example)."""
+    distinct = _row_text(pd.Series(pd.unique(column.dropna())[:PERSONAL_PROBE]))
+    if distinct.empty:
+        return None
+    forms = normalize(distinct.reset_index(drop=True))
+    kinds = {
+        "resident ID numbers": lambda: (
+            _where(forms.scan, _ID18, _has_resident_id) | _where(forms.scan, _ID15, _has_resident_id)
+        ),
+        "mobile numbers": lambda: _where(forms.scan, _MOBILE_IN_TEXT),
+    }
+    if names:
+        kinds["personal names"] = lambda: forms.compact.map(_looks_like_name).astype(bool)
+    for kind, found in kinds.items():
+        if found().mean() >= NAME_COLUMN_SHARE:
+            return kind
+    return None
+
+
 def _scan_column(frame: pd.DataFrame, column: str, policy: Policy, dicts: Dictionaries) -> list[Finding]:
     as_text = _row_text(frame[column])
     if as_text.empty:
