@@ -56,7 +56,8 @@ def days(tmp_path_factory):
         settings = load_settings()
         spec = load_models(REPO)[SCENARIO]
         first = _table()
-        holdout = prepare(first, training_config(spec).with_data(TARGET, "patient_id", None)).test
+        prepared = prepare(first, training_config(spec).with_data(TARGET, "patient_id", None))
+        holdout = first["patient_id"].isin(prepared.data.loc[prepared.test, "patient_id"]).to_numpy()
         second = first.copy()
         scrambled = np.random.default_rng(1).permutation(second.loc[~holdout, TARGET].to_numpy())
         second.loc[~holdout, TARGET] = scrambled

@@ -159,6 +159,18 @@ def test_a_regression_leak_is_caught_by_its_correlation():
     assert set(p.schema.names) == set(diabetes().columns) - {"progression"}
 
 
+def test_a_sequence_number_is_read_in_the_files_order_though_training_reads_rows_in_its_own():
+    """A register numbers its rows with gaps where rows were deleted (read back as floats): it is a
+    sequence only in the file's order, which the trainer's own row order (see `canonical_order`) hides."""
+    from datafactory.modeling.train import prepare
+
+    frame = diabetes()
+    frame["登记顺序"] = np.cumsum(np.random.default_rng(3).integers(1, 4, len(frame))).astype(float)
+    p = prepare(frame, _config("carbon_efficiency", "progression"))
+    assert p.ignored["登记顺序"].startswith("a sequence number")
+    assert not p.data["登记顺序"].is_monotonic_increasing  # the rows as trained are in another order
+
+
 def test_inverted_coding_warns_and_correct_coding_does_not(trained):
     from datafactory.modeling.train import train
 
@@ -167,13 +179,15 @@ def test_inverted_coding_warns_and_correct_coding_does_not(trained):
     assert any("coding looks inverted" in w and "'benign'" in w for w in inverted.warnings)
 
 
-def _split(frame: pd.DataFrame, config) -> tuple[np.ndarray, np.ndarray]:
+def _split(frame: pd.DataFrame, config) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """The holdout mask and the training rows' folds, aligned with the rows as prepared (in the
+    trainer's one order, see `canonical_order`), and those rows."""
     from datafactory.modeling.train import cross_validation, prepare
 
     p = prepare(frame, config)
     cv = cross_validation(p, config)
     assert cv is not None
-    return p.test, cv.folds
+    return p.test, cv.folds, p.data
 
 
 @pytest.mark.parametrize("id_column", [None, "patient"])
@@ -181,11 +195,11 @@ def test_the_split_does_not_depend_on_the_label(id_column):
     frame = cancer().drop(columns=["pathology_code"])
     frame["patient"] = [f"P{i // 2:04d}" for i in range(len(frame))]  # two tumours per patient
     base = _config("anti_fraud_admission", "diagnosis", id_column, positive="malignant")
-    test, folds = _split(frame, base)
+    test, folds, _ = _split(frame, base)
     recoded = frame.assign(diagnosis=np.where(frame["diagnosis"] == "malignant", 1, 0))
-    test_01, folds_01 = _split(recoded, _config("anti_fraud_admission", "diagnosis", id_column))
+    test_01, folds_01, _ = _split(recoded, _config("anti_fraud_admission", "diagnosis", id_column))
     swapped = frame.assign(diagnosis=np.where(frame["diagnosis"] == "malignant", "B", "M"))
-    test_swapped, folds_swapped = _split(swapped, _config("anti_fraud_admission", "diagnosis", id_column, "M"))
+    test_swapped, folds_swapped, _ = _split(swapped, _config("anti_fraud_admission", "diagnosis", id_column, "M"))
     assert np.array_equal(test, test_01) and np.array_equal(test, test_swapped)
     assert np.array_equal(folds, folds_01) and np.array_equal(folds, folds_swapped)
 
@@ -193,16 +207,16 @@ def test_the_split_does_not_depend_on_the_label(id_column):
 def test_the_split_is_stratified_and_keeps_an_entity_on_one_side():
     frame = cancer()
     config = _config("anti_fraud_admission", "diagnosis", positive="malignant")
-    test, _ = _split(frame, config)
-    for label, rows in frame.groupby("diagnosis").groups.items():
+    test, _, rows_read = _split(frame, config)
+    for label, rows in rows_read.groupby("diagnosis").groups.items():
         share = test[np.asarray(rows)].mean()
         assert abs(share - 0.25) <= 1 / len(rows), label  # the class's share, to the row
     frame["patient"] = [f"P{i // 3:04d}" for i in range(len(frame))]
     grouped = _config("anti_fraud_admission", "diagnosis", "patient", positive="malignant")
-    test, folds = _split(frame, grouped)
-    sides = pd.Series(test).groupby(frame["patient"].to_numpy()).nunique()
+    test, folds, rows_read = _split(frame, grouped)
+    sides = pd.Series(test).groupby(rows_read["patient"].to_numpy()).nunique()
     assert (sides == 1).all()  # a patient's tumours never straddle the holdout
-    train_patients = frame.loc[~test, "patient"].reset_index(drop=True)
+    train_patients = rows_read.loc[~test, "patient"].reset_index(drop=True)
     assert (pd.Series(folds).groupby(train_patients.to_numpy()).nunique() == 1).all()
 
 
@@ -230,8 +244,8 @@ def test_group_keeps_each_entity_on_one_side_and_in_one_fold_whatever_the_label_
     frame = stock_months()
     assert frame["ticker"].nunique() == 10 and frame["row_ref"].is_unique
     config = _config("anti_fraud_admission", "next_up", "row_ref", group="ticker")
-    test, folds = _split(frame, config)
-    tickers = frame["ticker"].to_numpy()
+    test, folds, rows_read = _split(frame, config)
+    tickers = rows_read["ticker"].to_numpy()
     assert (pd.Series(test).groupby(tickers).nunique() == 1).all()  # no stock on both sides
     assert 0 < test.sum() < len(frame)
     assert (pd.Series(folds).groupby(tickers[~test]).nunique() == 1).all()  # nor in two folds
@@ -243,7 +257,7 @@ def test_group_keeps_each_entity_on_one_side_and_in_one_fold_whatever_the_label_
         (np.where(up, "down", "up"), "down"),  # text, each word on the other rows
     ):
         other = _config("anti_fraud_admission", "next_up", "row_ref", positive, group="ticker")
-        test_recoded, folds_recoded = _split(frame.assign(next_up=recoded), other)
+        test_recoded, folds_recoded, _ = _split(frame.assign(next_up=recoded), other)
         assert np.array_equal(test, test_recoded) and np.array_equal(folds, folds_recoded)
     p = _prepare(frame, config)
     assert "ticker" not in p.schema.names and "row_ref" not in p.schema.names  # the group and the id
@@ -349,3 +363,24 @@ def replace_selection(config, rows: int):
     from dataclasses import replace
 
     return replace(config, selection=config.selection.model_copy(update={"max_rows": rows}))
+
+
+@pytest.mark.parametrize("name", ["cancer-scorecard", "diabetes-regression", "wine-ordinal"])
+def test_the_same_rows_in_another_order_train_the_same_model(name):
+    """A table exported sorted by date, by branch or by outcome holds the same rows: every metric, every
+    exclusion, the winner and each holdout row's output are identical, not merely close (duplicated rows
+    planted too: a tie in the split's key is broken by content)."""
+    from datafactory.modeling.train import train
+
+    load, scenario, target, positive = TABLES[name]
+    table = load()
+    table = pd.concat([table, table.iloc[:7]], ignore_index=True)  # an export that repeated a page
+    once = train(table, _config(scenario, target, positive=positive))
+    for seed in (1, 2):
+        shuffled = table.sample(frac=1, random_state=seed).reset_index(drop=True)
+        again = train(shuffled, _config(scenario, target, positive=positive))
+        assert again.ignored == once.ignored and again.features == once.features
+        assert again.winner.name == once.winner.name
+        for before, after in zip(once.results, again.results, strict=True):
+            assert after.val == before.val and after.holdout == before.holdout, after.name
+        pd.testing.assert_frame_equal(again.winner.holdout_outputs, once.winner.holdout_outputs)

@@ -44,6 +44,18 @@ def content_hashes(frame: pd.DataFrame) -> np.ndarray:
     return pd.util.hash_pandas_object(frame, index=False).to_numpy().astype(np.uint64)
 
 
+def canonical_order(hashes: np.ndarray, frame: pd.DataFrame) -> np.ndarray:
+    """Row positions sorted by key hash, ties (rows of one entity, or duplicates) by the whole row's
+    content: the order every later step reads (samples, fits, outputs), so the same rows given in any
+    order train the same model. Rows that tie on both are identical, and their order cannot show."""
+    tied = pd.Series(hashes).duplicated(keep=False).to_numpy()
+    if not tied.any():
+        return np.argsort(hashes, kind="stable")
+    tiebreak = np.zeros(len(hashes), dtype=np.uint64)
+    tiebreak[tied] = content_hashes(frame.iloc[np.flatnonzero(tied)])
+    return np.lexsort((tiebreak, hashes))
+
+
 @dataclass(frozen=True)
 class Splitter:
     """Rows, the entity each belongs to, and (for classification) its class, as opaque codes."""

@@ -38,7 +38,7 @@ from datafactory.modeling.metrics import (
     shuffled_outputs_p_value,
 )
 from datafactory.modeling.pyfunc import ScenarioModel
-from datafactory.modeling.split import Splitter, content_hashes, describe, key_hashes
+from datafactory.modeling.split import Splitter, canonical_order, content_hashes, describe, key_hashes
 
 REFERENCE_LIMIT = 100_000  # unlabelled rows scored for the PSI reference
 MIN_GROUP_ROWS = 30  # smaller regions get a row count in the fairness table, not metrics
@@ -239,11 +239,14 @@ def prepare(frame: pd.DataFrame, config: TrainingConfig) -> Prepared:
     family = family_for(config)
     data = labelled(frame, config.target)
     y = family.target(data[config.target], config)
+    # Roles in the file's order (a sequence number is one in row order); every later step in one order.
     schema, ignored = infer_schema(data, config.non_features, config.categorical)
     if not schema.names:
         raise TrainingDataError(f"{config.scenario}: no usable feature columns (excluded: {ignored or 'none'})")
     key = config.hash_column
     hashes = key_hashes(data[key]) if key else content_hashes(data.drop(columns=[config.target]))
+    order = canonical_order(hashes, data)  # shuffling the table's rows must not change the model
+    data, hashes, y = data.iloc[order].reset_index(drop=True), hashes[order], y[order]
     splitter = Splitter.build(hashes, y if family.stratified else None)
     test = splitter.take(config.holdout_share, HOLDOUT)
     family.check_split(y[~test], y[test], config)
