@@ -292,6 +292,8 @@ def population_reference(
     values = [holdout_outputs[primary].to_numpy(dtype=float)]
     unlabelled = frame[frame[config.target].isna()]
     if len(unlabelled):
+        if len(unlabelled) > REFERENCE_LIMIT:  # the same sample whatever the rows' order
+            unlabelled = unlabelled.iloc[np.argsort(content_hashes(unlabelled), kind="stable")]
         sample = unlabelled.iloc[sample_rows(len(unlabelled), REFERENCE_LIMIT)]
         values.append(estimator.predict_outputs(p.schema.matrix(sample))[primary].to_numpy(dtype=float))
     return reference_from(primary, np.concatenate(values), p.family.primary_is_discrete)
