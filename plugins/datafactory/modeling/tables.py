@@ -12,6 +12,7 @@ import csv
 import itertools
 import warnings
 from collections.abc import Collection
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -63,20 +64,27 @@ def read_table(
 
 def without_surrounding_blanks(frame: pd.DataFrame) -> pd.DataFrame:
     """Text cells without the blanks around them, and a blank cell empty: `'yes '` and `'yes'` are one
-    label and `'north '` one region (the blank is invisible in Excel), as the input check reads them."""
+    label and `'north '` one region (the blank is invisible in Excel), as the input check reads them.
+    Each distinct value is stripped once, then spread over its rows."""
     stripped = {}
     for name in frame.columns:
         column = frame[name]
         if not pd.api.types.is_object_dtype(column):
             continue
-        kind = pd.api.types.infer_dtype(column, skipna=True)
+        codes, uniques = pd.factorize(column)
+        distinct = pd.Series(uniques, dtype=object)
+        kind = pd.api.types.infer_dtype(distinct, skipna=True)
         if kind == "string":
-            text = column.str.strip()
+            text = distinct.str.strip()
         elif kind.startswith("mixed"):  # Excel's numbers and text in one column: only the text is touched
-            text = column.map(lambda value: value.strip() if isinstance(value, str) else value)
+            text = distinct.map(lambda value: value.strip() if isinstance(value, str) else value)
         else:
             continue
-        stripped[name] = text.where(text != "", np.nan)
+        text = text.where(text != "", np.nan)
+        if text.equals(distinct):
+            continue
+        values = np.append(text.to_numpy(dtype=object), np.nan)[codes]  # a missing row (-1) stays missing
+        stripped[name] = pd.Series(values, index=column.index, dtype=object)
     return frame.assign(**stripped) if stripped else frame
 
 
@@ -208,7 +216,7 @@ def _read_workbook(path: Path, target: str | None, kind: str) -> tuple[pd.DataFr
         head = [list(row) for row in itertools.islice(sheet.rows, HEAD_ROWS)]
     skip = title_rows(head)
     with path.open("rb") as handle:  # a handle: openpyxl refuses a workbook whose name says .xls or .csv
-        engine = "xlrd" if kind == "xls" else "openpyxl"
+        engine = "xlrd" if kind == "xls" else "calamine"  # Rust: about 6x openpyxl on a 100k-row sheet
         frame = pd.read_excel(handle, sheet_name=sheet.name, header=skip, engine=engine)
     which = sheet.describe()
     return _named(frame, head[skip] if skip < len(head) else []), ([which] if which else []) + _above_header(
@@ -229,35 +237,74 @@ def numbers_from_text(frame: pd.DataFrame, exclude: Collection[str] = ()) -> tup
     """Text columns whose values are (nearly) all numbers with separators, currency or a percent sign,
     as float64; the few other values become missing and are counted. Each column's decimal mark is
     decided from its own values, then from the file's (`decided_marks`). Pure: returns a new frame."""
-    texts: dict[str, pd.Series] = {}
+    distinct: dict[str, _Distinct] = {}
     shown: dict[str, set[str]] = {}
     for name in frame.columns:
         column = frame[name]
         if name in exclude or not (pd.api.types.is_object_dtype(column) or pd.api.types.is_string_dtype(column)):
             continue
-        text = column.astype("string").str.normalize("NFKC").str.replace("\u2212", "-").str.strip()  # as normal_text
-        present = text.notna() & (text != "") & ~text.isin(MISSING_MARKS)
-        if present.any():
-            texts[name] = text[present]
-            shown[name] = _marks_shown(texts[name])
+        found = _Distinct.of(column)
+        if found is not None:
+            distinct[name] = found
+            shown[name] = _marks_shown(found.texts)
     converted: dict[str, pd.Series] = {}
     notes: dict[str, str] = {}
     for name, mark in decided_marks(shown).items():
-        found = _numbers(texts[name], mark, frame.index)
-        if found is None:
+        read = _numbers(distinct[name], mark)
+        if read is None:
             continue
-        numbers, example, unreadable, unit, other_unit = found
-        converted[name] = numbers
+        converted[name] = pd.Series(read.values, index=frame.index, dtype="float64")
         comma = " with a decimal comma" if mark == "," else ""
-        lost = f"; {unreadable} value(s) that are not numbers read as missing" if unreadable else ""
-        if other_unit:
-            lost += f"; {other_unit} value(s) in another unit than '{unit}' read as missing"
-        censored = texts[name][texts[name].str.match(CENSORED) & _readable(texts[name], mark)]
-        limits = (
-            f"; {len(censored)} beyond a limit (e.g. '{censored.iloc[0]}') read as the limit" if len(censored) else ""
+        lost = f"; {read.unreadable} value(s) that are not numbers read as missing" if read.unreadable else ""
+        if read.other_unit:
+            lost += f"; {read.other_unit} value(s) in another unit than '{read.unit}' read as missing"
+        limits = f"; {read.censored} beyond a limit (e.g. '{read.censored_example}') read as the limit"
+        notes[name] = (
+            f"numbers written as text (e.g. '{read.example}') read as numbers{comma}{limits if read.censored else ''}"
+            f"{lost}"
         )
-        notes[name] = f"numbers written as text (e.g. '{example}') read as numbers{comma}{limits}{lost}"
     return (frame.assign(**converted) if converted else frame), notes
+
+
+@dataclass(frozen=True)
+class _Distinct:
+    """A text column as its distinct values (normalized as `normal_text` does, in order of first
+    appearance) and, per row, which one it holds (-1: no value). Every pattern is matched once per
+    distinct value, not once per row: a 300,000-row loan book has a few thousand rates and seven grades."""
+
+    texts: pd.Series  # "string" dtype, index 0..k-1
+    codes: np.ndarray  # per row
+    counts: np.ndarray  # rows per distinct text
+
+    @classmethod
+    def of(cls, column: pd.Series) -> _Distinct | None:
+        codes, uniques = pd.factorize(column)
+        text = pd.Series(uniques, dtype=object).astype("string").str.normalize("NFKC")
+        text = text.str.replace("\u2212", "-").str.strip()
+        present = (text.notna() & (text != "") & ~text.isin(MISSING_MARKS)).to_numpy(dtype=bool)
+        if not present.any():
+            return None
+        kept = np.flatnonzero(present)
+        renumber = np.full(len(text) + 1, -1, dtype=np.int64)  # the last slot maps a missing row (-1) to -1
+        renumber[kept] = np.arange(len(kept))
+        codes = renumber[codes]
+        counts = np.bincount(codes[codes >= 0], minlength=len(kept))
+        return cls(text.iloc[kept].reset_index(drop=True), codes, counts)
+
+    def per_row(self, values: np.ndarray) -> np.ndarray:
+        """One float per distinct text, spread over the rows (NaN where a row has none)."""
+        return np.append(values, np.nan)[self.codes]
+
+
+@dataclass(frozen=True)
+class _ReadNumbers:
+    values: np.ndarray  # per row
+    example: str
+    unreadable: int  # rows whose value is not a number
+    unit: str
+    other_unit: int  # rows in another unit of measure than the column's
+    censored: int  # rows beyond a limit ('<5'), read as the limit
+    censored_example: str
 
 
 def _readable(values: pd.Series, mark: str) -> pd.Series:
@@ -270,25 +317,28 @@ def _marks_shown(values: pd.Series) -> set[str]:
     return {mark for mark, only in ((".", point & ~comma), (",", comma & ~point)) if only.any()}
 
 
-def _numbers(values: pd.Series, mark: str, index: pd.Index) -> tuple[pd.Series, str, int, str, int] | None:
-    """The column as numbers, an example, the count of values that are not numbers, and the column's
-    unit of measure with the count of values written in another (one unit per column: '6个月' among
+def _numbers(column: _Distinct, mark: str) -> _ReadNumbers | None:
+    """The column as numbers by the grammar of `mark`, when at least NUMBER_SHARE of its rows read; with
+    the column's unit of measure and the rows written in another (one unit per column: '6个月' among
     '3年' is not 6 years)."""
-    readable = _readable(values, mark)
-    if readable.mean() < NUMBER_SHARE:  # before the units: one more regex pass only for number columns
+    texts, counts = column.texts, column.counts
+    readable = _readable(texts, mark).to_numpy(dtype=bool)
+    needed = NUMBER_SHARE * counts.sum()
+    if counts[readable].sum() < needed:  # before the units: one more regex pass only for number columns
         return None
-    units = values.str.extract(f"({MEASURES})", expand=False).where(readable).replace(SAME_UNIT)
+    units = texts.str.extract(f"({MEASURES})", expand=False).where(readable).replace(SAME_UNIT)
     unit, other_unit = "", 0
     if units.notna().any():
-        unit = str(units.mode().sort_values().iloc[0])
-        other = units.notna() & (units != unit)
+        rows = pd.Series(counts).groupby(units.to_numpy(dtype=object)).sum()  # missing units are not a group
+        unit = min(rows.index[rows == rows.max()])
+        other = (units.notna() & (units != unit)).to_numpy(dtype=bool)
         readable &= ~other
-        other_unit = int(other.sum())
-    if readable.mean() < NUMBER_SHARE:
+        other_unit = int(counts[other].sum())
+    if counts[readable].sum() < needed:
         return None
     # Python's float, as `number_from_text` reads one value (pandas' parser refuses '0E310'); an overflow
     # ('1e400') is not a number either way, and is counted with the other unreadable values.
-    read = values[readable]
+    read = texts[readable]
     digits = read.str.replace(strip_pattern(mark), "", regex=True)
     numbers = digits.str.replace(mark, ".", regex=False).astype(object).astype("float64")
     magnitude = read.str.extract(f"({MAGNITUDE})", expand=False).map(MAGNITUDES)  # '3.2万' is 32,000
@@ -296,6 +346,15 @@ def _numbers(values: pd.Series, mark: str, index: pd.Index) -> tuple[pd.Series, 
     negative = (read.str.startswith("(") | read.str.endswith("-")).to_numpy(dtype=bool)  # as negative_mark
     numbers[negative] = -numbers[negative].abs()
     finite = np.isfinite(numbers.to_numpy())
-    whole = pd.Series(float("nan"), index=index, dtype="float64")
-    whole[numbers.index[finite]] = numbers.to_numpy()[finite]
-    return whole, str(values[readable].iloc[0]), int((~readable).sum() + (~finite).sum()) - other_unit, unit, other_unit
+    values = np.full(len(texts), np.nan)
+    values[numbers.index[finite]] = numbers.to_numpy()[finite]
+    censored = (texts.str.match(CENSORED).fillna(False).to_numpy(dtype=bool)) & readable
+    return _ReadNumbers(
+        values=column.per_row(values),
+        example=str(read.iloc[0]),
+        unreadable=int(counts[~readable].sum() + counts[numbers.index[~finite]].sum()) - other_unit,
+        unit=unit,
+        other_unit=other_unit,
+        censored=int(counts[censored].sum()),
+        censored_example=str(texts[censored].iloc[0]) if censored.any() else "",
+    )
