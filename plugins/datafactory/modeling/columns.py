@@ -332,8 +332,8 @@ def leak_strength(values: np.ndarray, y: np.ndarray, kind: str) -> tuple[float, 
 
 def leak_lower_bound(strength: float, y: np.ndarray, kind: str) -> tuple[float, int]:
     """The strength less one standard error, and the rows that set it. A strong genuine feature reaches
-    AUC 0.98 by chance on a sample (a quarter of the Wisconsin tumours' subsamples do), so a suspect is
-    one whose lower bound clears the limit. AUC: Hanley and McNeil's standard error over the rarer
+    AUC 0.98 by chance on a sample (the Wisconsin tumours' worst perimeter does on one 75% sample in
+    ten), so a suspect is one whose lower bound clears the limit. AUC: Hanley and McNeil's standard error over the rarer
     class, with at least half a misplaced row of it (a perfect split of 11 rows proves little);
     correlation: Fisher's z."""
     if kind == "regression":
