@@ -127,6 +127,12 @@ def test_scorecard_family_compares_its_candidates_and_a_rerun_reuses_the_run(wor
     assert _run(workspace, run_id).data.metrics["holdout_auc"] > 0.9
     again, (same,) = _train(workspace, *args, "--positive", "malignant", "--register", "cancer_scorecard")
     assert same == run_id and f"reused run {run_id}" in again and "version 1" in again
+    resorted = workspace[0] / "resorted" / "cancer.csv"  # the same rows, exported sorted by the outcome
+    resorted.parent.mkdir(exist_ok=True)
+    pd.read_csv(data).sort_values(["diagnosis", "mean radius"]).to_csv(resorted, index=False)
+    args_resorted = ["--scenario", "supplier_rating", "--data", str(resorted), "--target", "diagnosis"]
+    reexport, (reused,) = _train(workspace, *args_resorted, "--positive", "malignant", "--register", "cancer_scorecard")
+    assert reused == run_id and f"reused run {run_id}" in reexport
     inverted, _ = _train(workspace, *args, "--positive", "benign")  # benign is 63% of the tumours
     assert "warning: coding looks inverted" in inverted
 

@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from mlflow.tracking import MlflowClient
 
@@ -33,6 +34,7 @@ from datafactory.modeling.registry import (
     register_winner,
     version_with_fingerprint,
 )
+from datafactory.modeling.split import content_hashes
 from datafactory.modeling.tables import read_table
 from datafactory.modeling.tracking import git_commit, log_training_run, start_session_run, use_tracking
 from datafactory.modeling.train import labelled, train, training_fingerprint
@@ -302,7 +304,9 @@ def train_table(
     tags = {"scenario": spec.name, "owner": config.owner, "family": config.family, "data": path.name}
     experiment_id = use_tracking(settings, experiment, description=f"{description}\n\n{RUN_CONVENTIONS}", tags=tags)
     client = MlflowClient()
-    fingerprint = training_fingerprint(labelled(frame, config.target), config.session_identity())
+    rows = labelled(frame, config.target)
+    rows = rows.iloc[np.argsort(content_hashes(rows), kind="stable")]  # re-exported in another order: the same data
+    fingerprint = training_fingerprint(rows, config.session_identity())
     existing = version_with_fingerprint(client, register_as, fingerprint) if register_as else None
     if existing is not None:  # rerunning the same --register: nothing new, say which run it was
         result = _reused(client, register_as, existing)  # type: ignore[arg-type]
