@@ -365,8 +365,17 @@ def replace_selection(config, rows: int):
     return replace(config, selection=config.selection.model_copy(update={"max_rows": rows}))
 
 
-@pytest.mark.parametrize("name", ["cancer-scorecard", "diabetes-regression", "wine-ordinal"])
-def test_the_same_rows_in_another_order_train_the_same_model(name):
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [
+        ("cancer-scorecard", None),
+        ("diabetes-regression", None),
+        ("wine-ordinal", None),
+        ("cancer-binary", "id"),  # a unique id: rows ordered by it
+        ("cancer-binary", "group"),  # two tumours per patient: ties broken by content
+    ],
+)
+def test_the_same_rows_in_another_order_train_the_same_model(name, key):
     """A table exported sorted by date, by branch or by outcome holds the same rows: every metric, every
     exclusion, the winner and each holdout row's output are identical, not merely close (duplicated rows
     planted too: a tie in the split's key is broken by content)."""
@@ -375,10 +384,17 @@ def test_the_same_rows_in_another_order_train_the_same_model(name):
     load, scenario, target, positive = TABLES[name]
     table = load()
     table = pd.concat([table, table.iloc[:7]], ignore_index=True)  # an export that repeated a page
-    once = train(table, _config(scenario, target, positive=positive))
+    table["patient"] = [f"P{i // 2:04d}" for i in range(len(table))]
+    id_column, group = {None: (None, None), "id": ("sample_ref", None), "group": (None, "patient")}[key]
+    if key != "group":
+        table = table.drop(columns="patient")
+    if key == "id":
+        table = table.drop_duplicates("sample_ref")
+    config = _config(scenario, target, id_column, positive=positive, group=group)
+    once = train(table, config)
     for seed in (1, 2):
         shuffled = table.sample(frac=1, random_state=seed).reset_index(drop=True)
-        again = train(shuffled, _config(scenario, target, positive=positive))
+        again = train(shuffled, config)
         assert again.ignored == once.ignored and again.features == once.features
         assert again.winner.name == once.winner.name
         for before, after in zip(once.results, again.results, strict=True):

@@ -379,3 +379,30 @@ def test_resident_ids_and_phones_read_as_whole_numbers_are_personal_and_amounts_
     assert ignored["旧证件"] == "personal data (resident ID numbers): never a model input"
     assert ignored["电话"] == "personal data (mobile numbers): never a model input"
     assert schema.numeric == ("营业收入",)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    keys=st.lists(st.integers(0, 8), min_size=1, max_size=30),
+    keyed=st.sampled_from(["id as text", "id as number", "none"]),
+    seed=st.integers(0, 1000),
+)
+def test_the_trainers_row_order_is_a_function_of_the_rows_alone(keys, keyed, seed):
+    """Whatever order the rows come in (sorted by the key or not, repeats of a key, duplicate rows),
+    the rows put in `canonical_order` are the same table."""
+    from datafactory.modeling.split import canonical_order
+
+    frame = pd.DataFrame({"key": keys, "value": [k * 7 % 5 for k in keys], "other": [len(keys) - k for k in keys]})
+    if keyed == "id as text":
+        frame["key"] = frame["key"].map(lambda k: f"K{k}")
+    column = None if keyed == "none" else "key"
+
+    def ordered(table: pd.DataFrame) -> pd.DataFrame:
+        hashes = key_hashes(table["key"]) if column else content_hashes(table.drop(columns="value"))
+        order = canonical_order(table[column] if column else None, hashes, table)
+        return table.iloc[order].reset_index(drop=True)
+
+    shuffled = frame.sample(frac=1, random_state=seed).reset_index(drop=True)
+    by_key = frame.sort_values("key", kind="stable").reset_index(drop=True)
+    pd.testing.assert_frame_equal(ordered(shuffled), ordered(frame))
+    pd.testing.assert_frame_equal(ordered(by_key), ordered(frame))

@@ -271,7 +271,8 @@ def personal_reason(name: str, column: pd.Series) -> str | None:
             return None
         column, names = values[shaped], False
     else:
-        names = bool(NAME_HEADER.search(str(name))) or column.nunique(dropna=True) > MAX_LEVELS
+        column = pd.Series(pd.unique(column)).dropna()  # judged on distinct values: one hashing pass
+        names = bool(NAME_HEADER.search(str(name))) or len(column) > MAX_LEVELS
     kind = personal_kind(column, names=names)
     return None if kind is None else f"personal data ({kind}): never a model input"
 

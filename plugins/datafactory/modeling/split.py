@@ -44,16 +44,31 @@ def content_hashes(frame: pd.DataFrame) -> np.ndarray:
     return pd.util.hash_pandas_object(frame, index=False).to_numpy().astype(np.uint64)
 
 
-def canonical_order(hashes: np.ndarray, frame: pd.DataFrame) -> np.ndarray:
-    """Row positions sorted by key hash, ties (rows of one entity, or duplicates) by the whole row's
-    content: the order every later step reads (samples, fits, outputs), so the same rows given in any
-    order train the same model. Rows that tie on both are identical, and their order cannot show."""
-    tied = pd.Series(hashes).duplicated(keep=False).to_numpy()
+def canonical_order(keys: pd.Series | None, hashes: np.ndarray, frame: pd.DataFrame) -> np.ndarray:
+    """Row positions in one order that depends only on the rows: by the key's value when there is a key
+    (a table already ordered by a unique id, as the scenarios' SQL orders by uscc, costs one check),
+    else by the content hash; ties (rows of one entity, or duplicates) by the whole row's content. Every
+    later step reads rows in this order (samples, fits, outputs), so the same rows given in any order
+    train the same model. Rows that tie on both are identical, and their order cannot show."""
+    primary = hashes
+    if keys is not None:
+        try:  # the fast path and the sort compare keys alike: numbers as numbers, text as text
+            if keys.is_monotonic_increasing and _no_repeat_in_sorted(keys.to_numpy()):
+                return np.arange(len(keys))
+            primary = pd.factorize(keys, sort=True)[0]
+        except TypeError:  # numbers and text in one column
+            primary = pd.factorize(keys.astype(str), sort=True)[0]
+    tied = pd.Series(primary).duplicated(keep=False).to_numpy()
     if not tied.any():
-        return np.argsort(hashes, kind="stable")
-    tiebreak = np.zeros(len(hashes), dtype=np.uint64)
+        return np.argsort(primary, kind="stable")
+    tiebreak = np.zeros(len(primary), dtype=np.uint64)
     tiebreak[tied] = content_hashes(frame.iloc[np.flatnonzero(tied)])
-    return np.lexsort((tiebreak, hashes))
+    return np.lexsort((tiebreak, primary))
+
+
+def _no_repeat_in_sorted(values: np.ndarray) -> bool:
+    """Whether sorted values are all different: no two neighbours equal (cheaper than hashing them)."""
+    return len(values) < 2 or bool(np.all(values[1:] != values[:-1]))
 
 
 @dataclass(frozen=True)

@@ -245,8 +245,9 @@ def prepare(frame: pd.DataFrame, config: TrainingConfig) -> Prepared:
         raise TrainingDataError(f"{config.scenario}: no usable feature columns (excluded: {ignored or 'none'})")
     key = config.hash_column
     hashes = key_hashes(data[key]) if key else content_hashes(data.drop(columns=[config.target]))
-    order = canonical_order(hashes, data)  # shuffling the table's rows must not change the model
-    data, hashes, y = data.iloc[order].reset_index(drop=True), hashes[order], y[order]
+    order = canonical_order(data[key] if key else None, hashes, data)  # shuffled rows: the same model
+    if not np.array_equal(order, np.arange(len(order))):
+        data, hashes, y = data.iloc[order].reset_index(drop=True), hashes[order], y[order]
     splitter = Splitter.build(hashes, y if family.stratified else None)
     test = splitter.take(config.holdout_share, HOLDOUT)
     family.check_split(y[~test], y[test], config)
