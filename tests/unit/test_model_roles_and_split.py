@@ -392,7 +392,7 @@ def test_the_trainers_row_order_is_a_function_of_the_rows_alone(keys, keyed, see
     the rows put in `canonical_order` are the same table."""
     from datafactory.modeling.split import canonical_order
 
-    frame = pd.DataFrame({"key": keys, "value": [k * 7 % 5 for k in keys], "other": [len(keys) - k for k in keys]})
+    frame = pd.DataFrame({"key": keys, "value": [k * 7 % 5 for k in keys], "other": range(len(keys))})
     if keyed == "id as text":
         frame["key"] = frame["key"].map(lambda k: f"K{k}")
     column = None if keyed == "none" else "key"
