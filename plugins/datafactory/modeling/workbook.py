@@ -69,25 +69,37 @@ def _xlsx_sheets(path: Path, stack: ExitStack) -> list[_SheetRows]:
     return [
         _SheetRows(
             sheet.title,
-            lambda n, sheet=sheet: sheet.iter_rows(max_row=n, values_only=True) if n else _all_rows(path, sheet.title),
+            lambda n, sheet=sheet: sheet.iter_rows(max_row=n, values_only=True) if n else _every_row(path, sheet),
         )
         for sheet in book.worksheets
     ]
 
 
+def _every_row(path: Path, sheet: Any) -> Iterator[tuple[object, ...]]:
+    """The head through openpyxl (where the trainer stops reading), the rest through calamine, which
+    parses the whole sheet before its first row: only the input check's full walk pays for it."""
+    head = list(sheet.iter_rows(max_row=HEAD_ROWS, values_only=True))
+    yield from head
+    if len(head) == HEAD_ROWS:
+        yield from itertools.islice(_all_rows(path, sheet.title), HEAD_ROWS, None)
+
+
 def _all_rows(path: Path, title: str) -> Iterator[tuple[object, ...]]:
-    """Every row of a sheet through calamine (Rust: openpyxl took 14 s to walk 100,000 rows), as
-    openpyxl gives them: None for an empty or error cell, whole numbers as ints; empty leading rows and
-    columns kept, so the header stands where openpyxl finds it."""
+    """Every row of a sheet through calamine (Rust: openpyxl took 14 s to walk 100,000 rows), lazily,
+    as openpyxl gives them: None for an empty or error cell, whole numbers as ints; empty leading rows
+    and columns kept (calamine's rows start at the first filled column), so the header stands where
+    openpyxl finds it."""
+    import io
+
     from python_calamine import CalamineWorkbook
 
-    with path.open("rb") as handle:
-        try:
-            rows = CalamineWorkbook.from_filelike(handle).get_sheet_by_name(title).to_python(skip_empty_area=False)
-        except Exception as exc:  # calamine's errors have no common base; openpyxl already opened the file
-            raise ValueError(f"{path.name}: sheet '{title}' cannot be read ({exc}); save it again as .xlsx") from exc
-    for row in rows:
-        yield tuple(_as_openpyxl(cell) for cell in row)
+    try:
+        sheet = CalamineWorkbook.from_filelike(io.BytesIO(path.read_bytes())).get_sheet_by_name(title)
+    except Exception as exc:  # calamine's errors have no common base; openpyxl already opened the file
+        raise ValueError(f"{path.name}: sheet '{title}' cannot be read ({exc}); save it again as .xlsx") from exc
+    pad = (None,) * (sheet.start[1] if sheet.start else 0)
+    for row in sheet.iter_rows():
+        yield pad + tuple(_as_openpyxl(cell) for cell in row)
 
 
 def _as_openpyxl(cell: object) -> object:
