@@ -878,6 +878,7 @@ def _packed_copies(plain: Path, folder: Path) -> dict[str, Path]:
 @pytest.mark.parametrize("form", ["csv", "xlsx", "parquet"])
 def test_a_compressed_table_reads_as_the_table_inside_in_the_check_and_the_trainer(tmp_path, monkeypatch, form):
     import tempfile
+    import zipfile
 
     from datafactory.cli.model import profile
 
@@ -895,13 +896,17 @@ def test_a_compressed_table_reads_as_the_table_inside_in_the_check_and_the_train
     else:
         frame.to_parquet(plain)
     expected, notes = read_table(plain)
-    for name, packed in _packed_copies(plain, tmp_path).items():
+    hostile = tmp_path / f"{plain.stem}-up.zip"  # a member named to climb out of the folder: read in it
+    with zipfile.ZipFile(hostile, "w") as archive:
+        archive.write(plain, f"../../outside/{plain.name}")
+    for name, packed in {**_packed_copies(plain, tmp_path), "climbing zip": hostile}.items():
         read, packed_notes = read_table(packed)
         pd.testing.assert_frame_equal(read, expected, obj=name)
         assert packed_notes == notes
         assert profile(packed, "是否违约") == profile(plain, "是否违约"), name
     assert table_stem(tmp_path / f"客户表.{form}.gz") == table_stem(plain) == "客户表"
     assert list(scratch.iterdir()) == []  # the temporary copies are gone
+    assert not (tmp_path.parent / "outside").exists() and not (scratch.parent / "outside").exists()
 
 
 def test_a_compressed_file_that_is_not_one_table_is_one_error_saying_what_to_do(tmp_path):

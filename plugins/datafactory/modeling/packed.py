@@ -64,7 +64,8 @@ def _unzip(path: Path, folder: Path) -> Path:
             info
             for info in archive.infolist()
             if not info.is_dir()
-            and not any(part.startswith((".", "__MACOSX")) for part in PurePosixPath(info.filename).parts)
+            and "__MACOSX" not in PurePosixPath(info.filename).parts
+            and not PurePosixPath(info.filename).name.startswith(".")  # .DS_Store, a Mac's ._ forks
             and PurePosixPath(info.filename).suffix.lower() in _TABLE_SUFFIXES
         ]
         if len(tables) != 1:
